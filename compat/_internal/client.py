@@ -1,0 +1,222 @@
+"""`Inngest`: the client users create; `create_function` and `send` / `send_sync`."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import logging
+import os
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import httpx
+
+from . import const, errors, function, models
+
+T = TypeVar("T")
+_RETRIES = 5  # attempts on network errors and 5xx, as Inngest's client does
+
+
+def _env(key: const.EnvKey) -> str | None:
+    value = os.environ.get(key.value, "").strip()
+    return value or None
+
+
+def _is_url(value: str | None) -> bool:
+    return value is not None and value.startswith(("http://", "https://"))
+
+
+class Inngest:
+    """Client for one app. Events go to the gateway's event API (default http://127.0.0.1:8288)."""
+
+    def __init__(
+        self,
+        *,
+        api_base_url: str | None = None,
+        app_id: str,
+        app_version: str | None = None,
+        env: str | None = None,
+        event_api_base_url: str | None = None,
+        event_key: str | None = None,
+        is_production: bool | None = None,
+        logger: logging.Logger | logging.LoggerAdapter | None = None,  # type: ignore[type-arg]
+        middleware: list[Any] | None = None,
+        request_timeout: int | datetime.timedelta | None = None,
+        serializer: Any = None,
+        signing_key: str | None = None,
+    ) -> None:
+        if not isinstance(app_id, str) or not app_id:
+            raise ValueError(f"Inngest(app_id=...) must be a non-empty string, got {app_id!r}")
+        self.app_id = app_id
+        self.app_version = app_version
+        self.env = env or _env(const.EnvKey.ENV)
+        self.logger = logger or logging.getLogger("inngest")
+        self.middleware = list(middleware or [])
+        self.serializer = serializer
+        self.signing_key = signing_key or _env(const.EnvKey.SIGNING_KEY)
+
+        dev_value = _env(const.EnvKey.DEV)
+        if is_production is None:
+            is_production = dev_value is not None and dev_value.lower() in ("0", "false")
+        self.is_production = is_production
+
+        dev_origin = dev_value if _is_url(dev_value) else None
+        base = _env(const.EnvKey.BASE_URL) or dev_origin
+        self.api_origin = (
+            api_base_url or _env(const.EnvKey.API_BASE_URL) or base or const.DEFAULT_ORIGIN
+        ).rstrip("/")
+        self.event_api_origin = (
+            event_api_base_url or _env(const.EnvKey.EVENT_API_BASE_URL) or base or const.DEFAULT_ORIGIN
+        ).rstrip("/")
+        self._event_key = event_key or _env(const.EnvKey.EVENT_KEY)
+
+        if request_timeout is None:
+            self._timeout = 30.0
+        elif isinstance(request_timeout, datetime.timedelta):
+            self._timeout = request_timeout.total_seconds()
+        else:
+            self._timeout = request_timeout / 1000.0
+
+    # -- functions ---------------------------------------------------------------------------
+    def create_function(
+        self,
+        *,
+        batch_events: models.Batch | None = None,
+        cancel: list[models.Cancel] | None = None,
+        concurrency: list[models.Concurrency] | None = None,
+        debounce: models.Debounce | None = None,
+        fn_id: str,
+        idempotency: str | None = None,
+        middleware: list[Any] | None = None,
+        name: str | None = None,
+        on_failure: Callable[..., Any] | None = None,
+        output_type: object = None,
+        priority: models.Priority | None = None,
+        rate_limit: models.RateLimit | None = None,
+        retries: int | None = None,
+        throttle: models.Throttle | None = None,
+        timeouts: models.Timeouts | None = None,
+        singleton: models.Singleton | None = None,
+        trigger: models.TriggerCron | models.TriggerEvent | list[models.TriggerCron | models.TriggerEvent],
+    ) -> Callable[[Callable[..., Any]], function.Function[Any]]:
+        """Decorator turning a handler `(ctx)` (or 0.4-style `(ctx, step)`) into a Function."""
+        function.refuse_unsupported(
+            fn_id,
+            {
+                "batch_events": batch_events,
+                "cancel": cancel,
+                "concurrency": concurrency,
+                "debounce": debounce,
+                "idempotency": idempotency,
+                "priority": priority,
+                "rate_limit": rate_limit,
+                "singleton": singleton,
+                "throttle": throttle,
+                "timeouts": timeouts,
+            },
+        )
+        triggers = trigger if isinstance(trigger, list) else [trigger]
+        if not triggers:
+            raise ValueError(f"create_function(fn_id={fn_id!r}): trigger must not be empty")
+        if len(triggers) > 10:
+            raise ValueError(
+                f"create_function(fn_id={fn_id!r}): at most 10 triggers are allowed, got {len(triggers)}"
+            )
+        for t in triggers:
+            if not isinstance(t, (models.TriggerEvent, models.TriggerCron)):
+                raise TypeError(
+                    f"create_function(fn_id={fn_id!r}): trigger must be inngest.TriggerEvent or "
+                    f"inngest.TriggerCron, got {type(t).__name__}"
+                )
+
+        def decorator(handler: Callable[..., Any]) -> function.Function[Any]:
+            return function.Function(
+                app_id=self.app_id,
+                fn_id=fn_id,
+                name=name,
+                handler=handler,
+                triggers=triggers,
+                retries=retries,
+                on_failure=on_failure,
+                middleware=middleware,
+                output_type=output_type,
+            )
+
+        return decorator
+
+    # -- events ------------------------------------------------------------------------------
+    def _event_key_or_raise(self) -> str:
+        if self._event_key:
+            return self._event_key
+        if self.is_production:
+            raise errors.Error(
+                "no event key: pass Inngest(event_key=...) or set INNGEST_EVENT_KEY "
+                "(production mode needs one)"
+            )
+        return const.DEV_EVENT_KEY
+
+    def _prepare(self, events: models.Event | list[models.Event]) -> tuple[str, list[dict[str, Any]], dict[str, str]]:
+        items = events if isinstance(events, list) else [events]
+        now_ms = int(time.time() * 1000)
+        body = []
+        for e in items:
+            if not isinstance(e, models.Event):
+                raise TypeError(f"send takes inngest.Event objects, got {type(e).__name__}")
+            wire = e.to_wire()
+            wire.setdefault("ts", now_ms)
+            body.append(wire)
+        url = f"{self.event_api_origin}/e/{self._event_key_or_raise()}"
+        headers = {"content-type": "application/json"}
+        if self.env:
+            headers["x-inngest-env"] = self.env
+        return url, body, headers
+
+    @staticmethod
+    def _parse(response: httpx.Response) -> list[str]:
+        try:
+            payload = response.json()
+        except ValueError:
+            payload = {}
+        ids = list(payload.get("ids") or []) if isinstance(payload, dict) else []
+        error = payload.get("error") if isinstance(payload, dict) else None
+        if response.status_code >= 400 or error:
+            raise errors.SendEventsError(
+                f"sending events failed: HTTP {response.status_code}: {error or response.text[:500]}",
+                ids,
+            )
+        return ids
+
+    async def send(
+        self, events: models.Event | list[models.Event], *, skip_middleware: bool = False
+    ) -> list[str]:
+        """Send one or more events; returns their ids."""
+        url, body, headers = self._prepare(events)
+        async with httpx.AsyncClient(timeout=self._timeout) as http:
+            for attempt in range(_RETRIES):
+                try:
+                    response = await http.post(url, json=body, headers=headers)
+                    if response.status_code < 500 or attempt == _RETRIES - 1:
+                        return self._parse(response)
+                except httpx.TransportError as err:
+                    if attempt == _RETRIES - 1:
+                        raise errors.SendEventsError(f"sending events to {url} failed: {err}", []) from err
+                await asyncio.sleep(0.1 * 2**attempt)
+        raise AssertionError("unreachable")
+
+    def send_sync(
+        self, events: models.Event | list[models.Event], *, skip_middleware: bool = False
+    ) -> list[str]:
+        """Send one or more events (blocking); returns their ids."""
+        url, body, headers = self._prepare(events)
+        with httpx.Client(timeout=self._timeout) as http:
+            for attempt in range(_RETRIES):
+                try:
+                    response = http.post(url, json=body, headers=headers)
+                    if response.status_code < 500 or attempt == _RETRIES - 1:
+                        return self._parse(response)
+                except httpx.TransportError as err:
+                    if attempt == _RETRIES - 1:
+                        raise errors.SendEventsError(f"sending events to {url} failed: {err}", []) from err
+                time.sleep(0.1 * 2**attempt)
+        raise AssertionError("unreachable")

@@ -1,0 +1,515 @@
+"""The step API handlers call (`ctx.step`, `ctx.group`), driven by the replay state in `engine`.
+
+A handler re-runs from the top at every step. Memoized steps return their stored output; the one
+step the engine targets is executed; any other new step is reported with an `Interrupt` (a
+BaseException, so a user's `except Exception` cannot swallow it).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import datetime
+import enum
+import hashlib
+import inspect
+import json
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from . import errors
+
+if TYPE_CHECKING:
+    from . import function as function_lib
+    from . import models
+
+T = TypeVar("T")
+
+_in_parallel: contextvars.ContextVar[ParallelMode | None] = contextvars.ContextVar(
+    "inngest_in_parallel", default=None
+)
+
+
+class ParallelMode(enum.Enum):
+    """How `group.parallel` schedules its branches (Inngest's WAIT and RACE)."""
+
+    WAIT = "wait"
+    RACE = "race"
+
+
+def hash_step_id(step_id: str) -> str:
+    """Inngest's memo key of a step: sha1 of its (suffixed) id."""
+    return hashlib.sha1(step_id.encode("utf-8")).hexdigest()
+
+
+def normalize(value: Any) -> Any:
+    """A step output as every later replay will see it (JSON, sorted keys, tuples as lists)."""
+    try:
+        return json.loads(json.dumps(value, sort_keys=True))
+    except (TypeError, ValueError) as err:
+        raise errors.NonRetriableError(
+            f"step output is not JSON serializable: {type(value).__name__} ({err})"
+        ) from err
+
+
+def duration_seconds(value: int | float | datetime.timedelta, *, what: str) -> float:
+    """Inngest durations: int milliseconds or a timedelta."""
+    if isinstance(value, datetime.timedelta):
+        return value.total_seconds()
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value / 1000.0
+    raise TypeError(f"{what} must be milliseconds (int) or a datetime.timedelta, got {value!r}")
+
+
+class Planned:
+    """A new step the handler reached: reported to the driver, not run."""
+
+    __slots__ = ("hashed", "id", "kind", "name", "opts", "parallel_mode")
+
+    def __init__(self, kind: str, step_id: str, name: str, opts: dict[str, Any]) -> None:
+        self.kind = kind  # run | sleep | wait_for_event | invoke
+        self.id = step_id  # with the repeat suffix: "wait", "wait:1", ...
+        self.hashed = hash_step_id(step_id)
+        self.name = name  # the id the user wrote
+        self.opts = opts
+        self.parallel_mode: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "id": self.id,
+            "hashed": self.hashed,
+            "name": self.name,
+            "opts": self.opts,
+            "parallel_mode": self.parallel_mode,
+        }
+
+
+class StepInterrupt(errors.Interrupt):
+    """New steps were reached: stop the handler and report them."""
+
+    def __init__(self, planned: list[Planned]) -> None:
+        super().__init__()
+        self.planned = planned
+
+
+class StopInterrupt(errors.Interrupt):
+    """The targeted step failed and will be retried: stop the handler now."""
+
+
+class ReplayState:
+    """Everything one replay of a handler knows and records."""
+
+    def __init__(
+        self,
+        memo: dict[str, Any],
+        target: str | None,
+        *,
+        final_attempt: bool,
+        send_events: Callable[[list[dict[str, Any]]], Awaitable[list[str]]] | None,
+    ) -> None:
+        self.memo = memo
+        self.target = target
+        self.final_attempt = final_attempt
+        self.send_events = send_events
+        self._counts: dict[str, int] = {}
+        self.memo_hits = 0
+        self.target_ran = False
+        self.target_output: dict[str, Any] | None = None
+        self.target_failure: BaseException | None = None
+        self.in_step = False
+
+    def next_id(self, name: str) -> str:
+        if not isinstance(name, str) or not name:
+            raise errors.StepIdError(f"step id must be a non-empty string, got {name!r}")
+        n = self._counts.get(name, 0)
+        self._counts[name] = n + 1
+        return name if n == 0 else f"{name}:{n}"
+
+    @property
+    def replaying(self) -> bool:
+        """True while the handler is still going through memoized steps."""
+        return self.memo_hits < len(self.memo)
+
+    def check_not_nested(self, step_id: str) -> None:
+        if self.in_step:
+            raise errors.NonRetriableError(
+                f"step {step_id!r} was called inside another step's function; nested steps are "
+                "not supported: call it from the handler instead"
+            )
+
+    def lookup(self, hashed: str) -> tuple[bool, Any]:
+        if hashed in self.memo:
+            self.memo_hits += 1
+            return True, self.memo[hashed]
+        return False, None
+
+    def report(self, planned: Planned) -> StepInterrupt:
+        mode = _in_parallel.get()
+        if mode is not None:
+            planned.parallel_mode = mode.value
+        return StepInterrupt([planned])
+
+
+def _unwrap(value: Any) -> Any:
+    """Memo shapes: {"data": x} -> x; {"error": e} -> raise StepError; anything else as is."""
+    if isinstance(value, dict) and len(value) == 1:
+        if "error" in value and isinstance(value["error"], dict):
+            e = value["error"]
+            raise errors.StepError(
+                str(e.get("message", "")), str(e.get("name", "Error")), e.get("stack")
+            )
+        if "data" in value:
+            return value["data"]
+    return value
+
+
+class _StepBase:
+    def __init__(self, state: ReplayState, app_id: str) -> None:
+        self._state = state
+        self._app_id = app_id
+
+    # -- the parts shared by async and sync steps -------------------------------------------
+    def _memo_or_report(self, kind: str, step_id: str, opts: dict[str, Any]) -> Any:
+        st = self._state
+        st.check_not_nested(step_id)
+        full_id = st.next_id(step_id)
+        planned = Planned(kind, full_id, step_id, opts)
+        found, value = st.lookup(planned.hashed)
+        if found:
+            return value
+        raise st.report(planned)
+
+    def _run_prelude(self, step_id: str) -> tuple[Planned, bool, Any]:
+        """-> (planned, memoized?, memo value). Raises the interrupt for a step not to run now."""
+        st = self._state
+        st.check_not_nested(step_id)
+        planned = Planned("run", st.next_id(step_id), step_id, {})
+        found, value = st.lookup(planned.hashed)
+        if found:
+            return planned, True, value
+        if planned.hashed == st.target and not st.target_ran:
+            return planned, False, None
+        raise st.report(planned)
+
+    def _run_failed(self, planned: Planned, err: Exception) -> None:
+        """The targeted step raised: memoize a final failure, or stop for a retry."""
+        st = self._state
+        st.target_ran = True
+        if isinstance(err, (errors.NonRetriableError, errors.RetryAfterError)) or not st.final_attempt:
+            st.target_failure = err
+            raise StopInterrupt() from err
+        output = {"error": errors.error_dict(err)}
+        st.memo[planned.hashed] = output
+        st.memo_hits += 1
+        st.target_output = output
+        raise errors.StepError(output["error"]["message"], output["error"]["name"], output["error"]["stack"])
+
+    def _run_succeeded(self, planned: Planned, result: Any) -> Any:
+        st = self._state
+        st.target_ran = True
+        try:
+            value = normalize(result)
+        except errors.NonRetriableError as err:
+            st.target_failure = err
+            raise StopInterrupt() from err
+        output = {"data": value}
+        st.memo[planned.hashed] = output
+        st.memo_hits += 1
+        st.target_output = output
+        return value
+
+    @staticmethod
+    def _sleep_opts(duration: int | datetime.timedelta) -> dict[str, Any]:
+        return {"seconds": duration_seconds(duration, what="sleep duration")}
+
+    @staticmethod
+    def _sleep_until_opts(until: datetime.datetime) -> dict[str, Any]:
+        if not isinstance(until, datetime.datetime):
+            raise TypeError(f"sleep_until needs a datetime.datetime, got {until!r}")
+        if until.tzinfo is None:
+            until = until.astimezone()
+        return {"until": until.astimezone(datetime.timezone.utc).isoformat()}
+
+    @staticmethod
+    def _wait_opts(
+        event: str, if_exp: str | None, timeout: int | datetime.timedelta
+    ) -> dict[str, Any]:
+        if not isinstance(event, str) or not event:
+            raise ValueError(f"wait_for_event: event must be a non-empty event name, got {event!r}")
+        return {
+            "event": event,
+            "if_exp": if_exp,
+            "timeout_seconds": duration_seconds(timeout, what="wait_for_event timeout"),
+        }
+
+    def _invoke_opts(
+        self,
+        function_id: str,
+        data: Any,
+        timeout: int | datetime.timedelta | None,
+        v: str | None,
+        user: Any = None,
+    ) -> dict[str, Any]:
+        return {
+            "function_id": function_id,
+            "data": normalize(data if data is not None else {}),
+            "timeout_seconds": None
+            if timeout is None
+            else duration_seconds(timeout, what="invoke timeout"),
+            "v": v,
+        }
+
+
+class Step(_StepBase):
+    """`ctx.step` for async handlers."""
+
+    async def run(
+        self,
+        step_id: str,
+        handler: Callable[..., Awaitable[T]] | Callable[..., T],
+        *handler_args: Any,
+        output_type: object = None,
+    ) -> T:
+        planned, found, value = self._run_prelude(step_id)
+        if found:
+            return _unwrap(value)  # type: ignore[no-any-return]
+        st = self._state
+        st.in_step = True
+        try:
+            result = handler(*handler_args)
+            if inspect.isawaitable(result):
+                result = await result
+        except Exception as err:  # the user's step failed
+            st.in_step = False
+            self._run_failed(planned, err)
+        finally:
+            st.in_step = False
+        return self._run_succeeded(planned, result)  # type: ignore[no-any-return]
+
+    async def sleep(self, step_id: str, duration: int | datetime.timedelta) -> None:
+        self._memo_or_report("sleep", step_id, self._sleep_opts(duration))
+
+    async def sleep_until(self, step_id: str, until: datetime.datetime) -> None:
+        self._memo_or_report("sleep", step_id, self._sleep_until_opts(until))
+
+    async def wait_for_event(
+        self,
+        step_id: str,
+        *,
+        event: str,
+        if_exp: str | None = None,
+        timeout: int | datetime.timedelta,
+    ) -> models.Event | None:
+        from . import models
+
+        value = self._memo_or_report("wait_for_event", step_id, self._wait_opts(event, if_exp, timeout))
+        return None if value is None else models.Event.model_validate(value)
+
+    async def invoke(
+        self,
+        step_id: str,
+        *,
+        function: function_lib.Function[T],
+        data: Any = None,
+        timeout: int | datetime.timedelta | None = None,
+        user: Any = None,
+        v: str | None = None,
+    ) -> T:
+        opts = self._invoke_opts(function.id, data, timeout, v)
+        return _unwrap(self._memo_or_report("invoke", step_id, opts))  # type: ignore[no-any-return]
+
+    async def invoke_by_id(
+        self,
+        step_id: str,
+        *,
+        app_id: str | None = None,
+        function_id: str,
+        data: Any = None,
+        timeout: int | datetime.timedelta | None = None,
+        user: Any = None,
+        v: str | None = None,
+    ) -> Any:
+        opts = self._invoke_opts(f"{app_id or self._app_id}-{function_id}", data, timeout, v)
+        return _unwrap(self._memo_or_report("invoke", step_id, opts))
+
+    async def send_event(
+        self, step_id: str, events: models.Event | list[models.Event]
+    ) -> list[str]:
+        batch = _event_dicts(events)
+        sender = self._state.send_events
+
+        async def send() -> list[str]:
+            if sender is None:
+                raise errors.Error("send_event: no event sender is configured in this process")
+            return await sender(batch)
+
+        return await self.run(step_id, send)
+
+
+class StepSync(_StepBase):
+    """`ctx.step` for sync handlers (run in a worker thread)."""
+
+    def __init__(self, state: ReplayState, app_id: str, loop: Any = None) -> None:
+        super().__init__(state, app_id)
+        self._loop = loop  # the event loop to run async senders on
+
+    def run(
+        self,
+        step_id: str,
+        handler: Callable[..., T],
+        *handler_args: Any,
+        output_type: object = None,
+    ) -> T:
+        planned, found, value = self._run_prelude(step_id)
+        if found:
+            return _unwrap(value)  # type: ignore[no-any-return]
+        st = self._state
+        st.in_step = True
+        try:
+            result = handler(*handler_args)
+        except Exception as err:
+            st.in_step = False
+            self._run_failed(planned, err)
+        finally:
+            st.in_step = False
+        return self._run_succeeded(planned, result)  # type: ignore[no-any-return]
+
+    def sleep(self, step_id: str, duration: int | datetime.timedelta) -> None:
+        self._memo_or_report("sleep", step_id, self._sleep_opts(duration))
+
+    def sleep_until(self, step_id: str, until: datetime.datetime) -> None:
+        self._memo_or_report("sleep", step_id, self._sleep_until_opts(until))
+
+    def wait_for_event(
+        self,
+        step_id: str,
+        *,
+        event: str,
+        if_exp: str | None = None,
+        timeout: int | datetime.timedelta,
+    ) -> models.Event | None:
+        from . import models
+
+        value = self._memo_or_report("wait_for_event", step_id, self._wait_opts(event, if_exp, timeout))
+        return None if value is None else models.Event.model_validate(value)
+
+    def invoke(
+        self,
+        step_id: str,
+        *,
+        function: function_lib.Function[T],
+        data: Any = None,
+        timeout: int | datetime.timedelta | None = None,
+        user: Any = None,
+        v: str | None = None,
+    ) -> T:
+        opts = self._invoke_opts(function.id, data, timeout, v)
+        return _unwrap(self._memo_or_report("invoke", step_id, opts))  # type: ignore[no-any-return]
+
+    def invoke_by_id(
+        self,
+        step_id: str,
+        *,
+        app_id: str | None = None,
+        function_id: str,
+        data: Any = None,
+        timeout: int | datetime.timedelta | None = None,
+        user: Any = None,
+        v: str | None = None,
+    ) -> Any:
+        opts = self._invoke_opts(f"{app_id or self._app_id}-{function_id}", data, timeout, v)
+        return _unwrap(self._memo_or_report("invoke", step_id, opts))
+
+    def send_event(self, step_id: str, events: models.Event | list[models.Event]) -> list[str]:
+        import asyncio
+
+        batch = _event_dicts(events)
+        sender = self._state.send_events
+        loop = self._loop
+
+        def send() -> list[str]:
+            if sender is None or loop is None:
+                raise errors.Error("send_event: no event sender is configured in this process")
+            return asyncio.run_coroutine_threadsafe(sender(batch), loop).result()
+
+        return self.run(step_id, send)
+
+
+def _event_dicts(events: Any) -> list[dict[str, Any]]:
+    from . import models
+
+    items = events if isinstance(events, (list, tuple)) else [events]
+    out = []
+    for e in items:
+        if isinstance(e, models.Event):
+            out.append(e.to_wire())
+        elif isinstance(e, dict):
+            out.append(models.Event.model_validate(e).to_wire())
+        else:
+            raise TypeError(f"send_event takes inngest.Event objects, got {type(e).__name__}")
+    return out
+
+
+class Group:
+    """`ctx.group` for async handlers."""
+
+    async def parallel(
+        self,
+        callables: Sequence[Callable[[], Awaitable[T]]],
+        parallel_mode: ParallelMode = ParallelMode.WAIT,
+    ) -> tuple[T, ...]:
+        token = _in_parallel.set(parallel_mode)
+        try:
+            outputs: list[T] = []
+            planned: list[Planned] = []
+            for cb in callables:
+                try:
+                    outputs.append(await cb())
+                except StepInterrupt as interrupt:
+                    planned.extend(interrupt.planned)
+            if planned:
+                raise StepInterrupt(planned)
+            return tuple(outputs)
+        finally:
+            _in_parallel.reset(token)
+
+
+class GroupSync:
+    """`ctx.group` for sync handlers."""
+
+    def parallel(
+        self,
+        callables: Sequence[Callable[[], T]],
+        parallel_mode: ParallelMode = ParallelMode.WAIT,
+    ) -> tuple[T, ...]:
+        token = _in_parallel.set(parallel_mode)
+        try:
+            outputs: list[T] = []
+            planned: list[Planned] = []
+            for cb in callables:
+                try:
+                    outputs.append(cb())
+                except StepInterrupt as interrupt:
+                    planned.extend(interrupt.planned)
+            if planned:
+                raise StepInterrupt(planned)
+            return tuple(outputs)
+        finally:
+            _in_parallel.reset(token)
+
+
+class ReplayLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """`ctx.logger`: quiet while the handler replays memoized steps (as Inngest's is)."""
+
+    def __init__(self, logger: logging.Logger, state: ReplayState, extra: dict[str, Any]) -> None:
+        super().__init__(logger, extra)
+        self._state = state
+
+    def isEnabledFor(self, level: int) -> bool:  # noqa: N802 (logging's spelling)
+        return not self._state.replaying and self.logger.isEnabledFor(level)
+
+    def log(self, level: int, msg: object, *args: Any, **kwargs: Any) -> None:
+        if self.isEnabledFor(level):
+            msg, kwargs = self.process(msg, kwargs)
+            self.logger.log(level, msg, *args, **kwargs)

@@ -1,0 +1,74 @@
+"""Data shared by the gateway, the routing core, the worker and the workflows.
+
+Everything here is plain data (dataclasses), safe to import inside workflow code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Final
+
+import temporalio.common
+
+# Search attributes every run carries (registered automatically: dev server flags, worker start).
+SA_FUNCTION_ID: Final = temporalio.common.SearchAttributeKey.for_keyword("InngestFunctionId")
+SA_APP_ID: Final = temporalio.common.SearchAttributeKey.for_keyword("InngestAppId")
+SA_EVENT_NAME: Final = temporalio.common.SearchAttributeKey.for_keyword("InngestEventName")
+SA_EVENT_ID: Final = temporalio.common.SearchAttributeKey.for_keyword("InngestEventId")
+SEARCH_ATTRIBUTES: Final = (SA_FUNCTION_ID, SA_APP_ID, SA_EVENT_NAME, SA_EVENT_ID)
+
+# Workflow types and ids of our own (not user functions).
+APP_WORKFLOW: Final = "InngestApp"  # one per app: holds the app's synced function configs
+APP_WORKFLOW_ID_PREFIX: Final = "inngest-app:"
+PAUSES_WORKFLOW: Final = "InngestPauses"  # one per event name while runs wait for it
+PAUSES_WORKFLOW_ID_PREFIX: Final = "inngest-pauses:"
+SCHEDULE_ID_PREFIX: Final = "inngest-cron:"
+
+# Signal names.
+SIGNAL_EVENT: Final = "inngest_event"  # pause router -> waiting run: {"step": hashed id, "event": {...}}
+
+DEFAULT_TASK_QUEUE_PREFIX: Final = "inngest:"
+
+
+def task_queue_for_app(app_id: str) -> str:
+    return f"{DEFAULT_TASK_QUEUE_PREFIX}{app_id}"
+
+
+@dataclasses.dataclass
+class TriggerSpec:
+    """One trigger of a function: an event name (optionally with a CEL expression) or a cron."""
+
+    event: str | None = None
+    expression: str | None = None
+    cron: str | None = None
+    jitter_seconds: float | None = None
+
+
+@dataclasses.dataclass
+class FunctionSpec:
+    """What the registry knows of a function: enough to route events and start runs.
+
+    `id` is Inngest's composite id `<app_id>-<fn_id>`; it is also the Temporal workflow type.
+    """
+
+    id: str
+    app_id: str
+    name: str
+    task_queue: str
+    triggers: list[TriggerSpec]
+
+
+@dataclasses.dataclass
+class AppSpec:
+    app_id: str
+    task_queue: str
+    functions: list[FunctionSpec]
+
+
+@dataclasses.dataclass
+class RunInput:
+    """Input of the run workflow (workflow type = function id, workflow id = run id)."""
+
+    fn_id: str
+    event: dict[str, Any]
+    events: list[dict[str, Any]]
