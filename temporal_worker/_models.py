@@ -72,3 +72,30 @@ class RunInput:
     fn_id: str
     event: dict[str, Any]
     events: list[dict[str, Any]]
+
+
+@dataclasses.dataclass
+class StepInput:
+    """Input of a step activity: replay the handler with `memo`, run `target` (None: discover)."""
+
+    fn_id: str
+    run_id: str
+    event: dict[str, Any]
+    events: list[dict[str, Any]]
+    memo: dict[str, Any]
+    target: str | None
+    attempt: int
+    max_attempts: int
+
+
+def run_search_attributes(
+    fn_id: str, app_id: str, event_name: str, event_id: str
+) -> temporalio.common.TypedSearchAttributes:
+    return temporalio.common.TypedSearchAttributes(
+        [
+            temporalio.common.SearchAttributePair(SA_FUNCTION_ID, fn_id),
+            temporalio.common.SearchAttributePair(SA_APP_ID, app_id),
+            temporalio.common.SearchAttributePair(SA_EVENT_NAME, event_name),
+            temporalio.common.SearchAttributePair(SA_EVENT_ID, event_id),
+        ]
+    )

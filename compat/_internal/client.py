@@ -70,6 +70,7 @@ class Inngest:
             event_api_base_url or _env(const.EnvKey.EVENT_API_BASE_URL) or base or const.DEFAULT_ORIGIN
         ).rstrip("/")
         self._event_key = event_key or _env(const.EnvKey.EVENT_KEY)
+        self._functions: list[function.Function[Any]] = []  # every function created with this client
 
         if request_timeout is None:
             self._timeout = 30.0
@@ -131,7 +132,7 @@ class Inngest:
                 )
 
         def decorator(handler: Callable[..., Any]) -> function.Function[Any]:
-            return function.Function(
+            fn: function.Function[Any] = function.Function(
                 app_id=self.app_id,
                 fn_id=fn_id,
                 name=name,
@@ -142,8 +143,15 @@ class Inngest:
                 middleware=middleware,
                 output_type=output_type,
             )
+            self._functions.append(fn)
+            return fn
 
         return decorator
+
+    @property
+    def functions(self) -> list[function.Function[Any]]:
+        """Every function created with this client (what a worker serves for `--app module:client`)."""
+        return list(self._functions)
 
     # -- events ------------------------------------------------------------------------------
     def _event_key_or_raise(self) -> str:

@@ -196,7 +196,7 @@ class _StepBase:
         """The targeted step raised: memoize a final failure, or stop for a retry."""
         st = self._state
         st.target_ran = True
-        if isinstance(err, (errors.NonRetriableError, errors.RetryAfterError)) or not st.final_attempt:
+        if isinstance(err, errors.NonRetriableError) or not st.final_attempt:
             st.target_failure = err
             raise StopInterrupt() from err
         output = {"error": errors.error_dict(err)}
@@ -303,7 +303,9 @@ class Step(_StepBase):
     ) -> models.Event | None:
         from . import models
 
-        value = self._memo_or_report("wait_for_event", step_id, self._wait_opts(event, if_exp, timeout))
+        value = _unwrap(
+            self._memo_or_report("wait_for_event", step_id, self._wait_opts(event, if_exp, timeout))
+        )
         return None if value is None else models.Event.model_validate(value)
 
     async def invoke(
@@ -391,7 +393,9 @@ class StepSync(_StepBase):
     ) -> models.Event | None:
         from . import models
 
-        value = self._memo_or_report("wait_for_event", step_id, self._wait_opts(event, if_exp, timeout))
+        value = _unwrap(
+            self._memo_or_report("wait_for_event", step_id, self._wait_opts(event, if_exp, timeout))
+        )
         return None if value is None else models.Event.model_validate(value)
 
     def invoke(

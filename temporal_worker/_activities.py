@@ -1,0 +1,210 @@
+"""Step activities: where user code runs (the handler is replayed by compat's step engine)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+import temporalio.client
+from temporalio import activity
+from temporalio.common import RawValue
+from temporalio.exceptions import ApplicationError
+
+from compat._internal import engine
+from compat._internal.function import Function
+
+from . import _expressions, _models
+from ._registry import SYSTEM_TASK_QUEUE, Registry
+from ._routing import EventRouter
+from ._settings import WorkerSettings
+from ._system_workflows import PausesState
+from ._workflow import DISCOVER, FINISH, REGISTER_WAIT
+
+logger = logging.getLogger(__name__)
+
+
+class StepActivities:
+    """The activities a worker registers; built with its functions and Temporal-backed services."""
+
+    def __init__(
+        self,
+        functions: dict[str, Function[Any]],
+        *,
+        client: temporalio.client.Client,
+        registry: Registry,
+        router: EventRouter,
+        settings: WorkerSettings,
+    ) -> None:
+        self._functions = functions
+        self._client = client
+        self._registry = registry
+        self._router = router
+        self._settings = settings
+
+    def activities(self) -> list[Any]:
+        return [self.step, self.discover, self.register_wait, self.finish]
+
+    # -- helpers ------------------------------------------------------------------------------
+    def _function(self, fn_id: str) -> Function[Any]:
+        fn = self._functions.get(fn_id)
+        if fn is None:
+            raise ApplicationError(
+                f"function {fn_id!r} is not served by this worker (it serves: "
+                f"{', '.join(sorted(self._functions)) or 'nothing'}); start a worker with the app "
+                "that defines it",
+                type="FunctionNotFoundError",
+                non_retryable=True,
+            )
+        return fn
+
+    def _config(self, fn: Function[Any]) -> dict[str, Any]:
+        s = self._settings
+        return {
+            "retries": fn.retries,
+            "retry_initial_interval": s.retry_initial_interval,
+            "retry_max_interval": s.retry_max_interval,
+            "heartbeat_timeout": s.heartbeat_timeout,
+            "step_timeout": s.step_timeout,
+        }
+
+    async def _replay(self, inp: _models.StepInput, *, attempt: int, final: bool) -> engine.Outcome:
+        fn = self._function(inp.fn_id)
+        request = engine.Request(
+            event=inp.event,
+            events=inp.events,
+            run_id=inp.run_id,
+            attempt=attempt,
+            memo=inp.memo,
+            target=inp.target,
+            final_attempt=final,
+            send_events=self._router.send,
+        )
+        return await engine.execute(fn, request)
+
+    async def _prepare(self, outcome: engine.Outcome, inp: _models.StepInput) -> dict[str, Any]:
+        """Outcome as data for the workflow, with reported steps checked and resolved."""
+        out = outcome.to_dict()
+        for p in out["planned"]:
+            if p["kind"] == "wait_for_event":
+                self._prepare_wait(p, inp.event)
+            elif p["kind"] == "invoke":
+                await self._prepare_invoke(p)
+        return out
+
+    @staticmethod
+    def _prepare_wait(p: dict[str, Any], trigger: dict[str, Any]) -> None:
+        source = p["opts"].get("if_exp")
+        if not source:
+            p["opts"]["expression"] = None
+            return
+        try:
+            fixed = _expressions.interpolate(source, "event", trigger)
+            _expressions.compile_expression(fixed, variables=("async",))
+        except _expressions.ExpressionError as err:
+            p["error"] = {
+                "name": "ExpressionError",
+                "message": f"wait_for_event {p['id']!r}: {err}",
+                "stack": "",
+            }
+            return
+        p["opts"]["expression"] = fixed
+
+    async def _prepare_invoke(self, p: dict[str, Any]) -> None:
+        target = p["opts"]["function_id"]
+        spec = await self._registry.function(target)
+        if spec is None:
+            known = sorted(f.id for f in await self._registry.functions())
+            p["error"] = {
+                "name": "FunctionNotFoundError",
+                "message": (
+                    f"step.invoke {p['id']!r}: could not find function {target!r} "
+                    f"(ids are '<app_id>-<fn_id>'; synced functions: {', '.join(known) or 'none'})"
+                ),
+                "stack": "",
+            }
+            return
+        p["opts"]["task_queue"] = spec.task_queue
+        p["opts"]["app_id"] = spec.app_id
+
+    # -- activities ---------------------------------------------------------------------------
+    @activity.defn(dynamic=True)
+    async def step(self, args: Sequence[RawValue]) -> dict[str, Any]:
+        """Run one `step.run` (activity type = step id), then look ahead to the next step."""
+        inp = activity.payload_converter().from_payload(args[0].payload, _models.StepInput)
+        info = activity.info()
+        heartbeat = asyncio.create_task(self._heartbeat())
+        try:
+            outcome = await self._replay(
+                inp, attempt=info.attempt - 1, final=info.attempt >= inp.max_attempts
+            )
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+        if outcome.status == "step_failed":
+            error = outcome.error or {}
+            raise ApplicationError(
+                error.get("message", ""),
+                error,
+                type=error.get("name", "Error"),
+                non_retryable=not outcome.retriable,
+                next_retry_delay=None
+                if outcome.retry_after_seconds is None
+                else timedelta(seconds=outcome.retry_after_seconds),
+            )
+        return await self._prepare(outcome, inp)
+
+    async def _heartbeat(self) -> None:
+        interval = max(self._settings.heartbeat_timeout / 3.0, 0.2)
+        while True:
+            activity.heartbeat()
+            await asyncio.sleep(interval)
+
+    @activity.defn(name=DISCOVER)
+    async def discover(self, inp: _models.StepInput) -> dict[str, Any]:
+        """Replay the handler without running any step: report what comes next."""
+        fn = self._function(inp.fn_id)
+        outcome = await self._replay(inp, attempt=inp.attempt, final=False)
+        out = await self._prepare(outcome, inp)
+        out["config"] = self._config(fn)
+        return out
+
+    @activity.defn(name=REGISTER_WAIT)
+    async def register_wait(self, payload: dict[str, Any]) -> None:
+        """Durably register a pause with the event name's router before the run waits."""
+        name = payload["event_name"]
+        await self._client.start_workflow(
+            _models.PAUSES_WORKFLOW,
+            PausesState(),
+            id=f"{_models.PAUSES_WORKFLOW_ID_PREFIX}{name}",
+            task_queue=SYSTEM_TASK_QUEUE,
+            start_signal="register",
+            start_signal_args=[payload["pause"]],
+            static_summary=f"runs waiting for {name}",
+        )
+
+    @activity.defn(name=FINISH)
+    async def finish(self, payload: dict[str, Any]) -> None:
+        """Emit inngest/function.finished, and .failed or .cancelled (what on_failure listens to)."""
+        run_id, status = payload["run_id"], payload["status"]
+        base = {
+            "function_id": payload["fn_id"],
+            "run_id": run_id,
+            "event": payload["event"],
+            "events": payload["events"],
+        }
+        finished: dict[str, Any] = {**base, "_inngest": {"status": status}}
+        if status == "Completed":
+            finished["result"] = payload["result"]
+        else:
+            finished["error"] = payload["error"]
+        events = [{"name": "inngest/function.finished", "id": f"{run_id}:finished", "data": finished}]
+        if status == "Failed":
+            events.append({"name": "inngest/function.failed", "id": run_id, "data": {**base, "error": payload["error"]}})
+        elif status == "Cancelled":
+            events.append({"name": "inngest/function.cancelled", "id": run_id, "data": {**base, "error": payload["error"]}})
+        await self._router.send(events)

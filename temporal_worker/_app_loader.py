@@ -1,0 +1,97 @@
+"""Find the functions an `--app MODULE[:ATTR]` reference names, and describe them as AppSpecs."""
+
+from __future__ import annotations
+
+import importlib
+import re
+from datetime import timedelta
+from typing import Any
+
+from compat._internal.client import Inngest
+from compat._internal.function import Function
+from compat._internal.models import TriggerCron, TriggerEvent
+
+from . import _models
+
+
+class AppLoadError(ValueError):
+    """The --app reference does not name functions we can serve."""
+
+
+def _with_failure_handlers(functions: list[Function[Any]]) -> list[Function[Any]]:
+    out: dict[str, Function[Any]] = {}
+    for fn in functions:
+        out.setdefault(fn.id, fn)
+        if fn.on_failure_function is not None:
+            out.setdefault(fn.on_failure_function.id, fn.on_failure_function)
+    return list(out.values())
+
+
+def load_functions(app_ref: str) -> list[Function[Any]]:
+    """`module` -> every Function defined in it; `module:attr` -> a list of Functions or a client."""
+    module_name, _, attr = app_ref.partition(":")
+    if not module_name:
+        raise AppLoadError(f"--app {app_ref!r}: expected MODULE or MODULE:ATTR, e.g. examples.shop")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as err:
+        raise AppLoadError(f"--app {app_ref!r}: cannot import module {module_name!r}: {err}") from err
+    if attr:
+        try:
+            target = getattr(module, attr)
+        except AttributeError:
+            raise AppLoadError(f"--app {app_ref!r}: module {module_name!r} has no {attr!r}") from None
+        if isinstance(target, Inngest):
+            functions = target.functions
+        elif isinstance(target, Function):
+            functions = [target]
+        elif isinstance(target, (list, tuple)) and all(isinstance(f, Function) for f in target):
+            functions = list(target)
+        else:
+            raise AppLoadError(
+                f"--app {app_ref!r}: {attr!r} is a {type(target).__name__}; expected a list of "
+                "functions or an inngest.Inngest client"
+            )
+    else:
+        functions = [v for v in vars(module).values() if isinstance(v, Function)]
+    if not functions:
+        raise AppLoadError(f"--app {app_ref!r}: no functions found (create them with client.create_function)")
+    return _with_failure_handlers(functions)
+
+
+_JITTER = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+
+
+def parse_jitter(value: str | None) -> float | None:
+    """Inngest jitter strings ("30s", "2m") -> seconds; Inngest allows 1 s to 5 min."""
+    if value is None:
+        return None
+    m = _JITTER.match(value)
+    if not m:
+        raise AppLoadError(f"TriggerCron jitter {value!r} is not a duration like '30s' or '2m'")
+    seconds = float(m.group(1)) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600, None: 1}[m.group(2)]
+    if not 1 <= seconds <= 300:
+        raise AppLoadError(f"TriggerCron jitter {value!r} must be between 1s and 5m")
+    return seconds
+
+
+def app_specs(functions: list[Function[Any]]) -> list[_models.AppSpec]:
+    """Group functions by app id into the specs the registry stores."""
+    apps: dict[str, _models.AppSpec] = {}
+    for fn in functions:
+        tq = _models.task_queue_for_app(fn.app_id)
+        app = apps.setdefault(fn.app_id, _models.AppSpec(app_id=fn.app_id, task_queue=tq, functions=[]))
+        triggers = []
+        for t in fn.triggers:
+            if isinstance(t, TriggerEvent):
+                triggers.append(_models.TriggerSpec(event=t.event, expression=t.expression))
+            elif isinstance(t, TriggerCron):
+                triggers.append(_models.TriggerSpec(cron=t.cron, jitter_seconds=parse_jitter(t.jitter)))
+        app.functions.append(
+            _models.FunctionSpec(id=fn.id, app_id=fn.app_id, name=fn.name, task_queue=tq, triggers=triggers)
+        )
+    return list(apps.values())
+
+
+def jitter_delta(seconds: float | None) -> timedelta | None:
+    return None if seconds is None else timedelta(seconds=seconds)

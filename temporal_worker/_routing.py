@@ -1,0 +1,101 @@
+"""The routing core: one accepted event -> run starts (one per matching function) and wake-ups.
+
+Used by the gateway (events from outside), by step activities (`step.send_event`) and by the run
+workflow's end (Inngest's internal `inngest/function.*` events, e.g. what triggers `on_failure`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+import temporalio.client
+import temporalio.common
+import temporalio.exceptions
+import temporalio.service
+import ulid
+
+from . import _matching, _models
+from ._registry import Registry
+
+logger = logging.getLogger(__name__)
+
+
+def normalize_event(event: dict[str, Any], *, internal_id: str, now_ms: int) -> dict[str, Any]:
+    """The event as runs see it: data {} by default, ts = receive time when 0, id = user id or ours."""
+    out = dict(event)
+    out["data"] = dict(event.get("data") or {})
+    out["id"] = event.get("id") or internal_id
+    out["ts"] = int(event.get("ts") or now_ms)
+    return out
+
+
+class EventRouter:
+    """Turns accepted events into Temporal workflow starts and pause-router signals."""
+
+    def __init__(self, client: temporalio.client.Client, registry: Registry) -> None:
+        self._client = client
+        self._registry = registry
+
+    async def send(self, events: list[dict[str, Any]]) -> list[str]:
+        """Route each event; returns the internal ids (ULIDs), in order."""
+        functions = await self._registry.functions()
+        ids = []
+        for event in events:
+            now_ms = int(time.time() * 1000)
+            internal_id = str(ulid.ULID())
+            ids.append(internal_id)
+            user_id = event.get("id") or ""
+            normalized = normalize_event(event, internal_id=internal_id, now_ms=now_ms)
+            targets = _matching.matching_functions(normalized, functions)
+            await asyncio.gather(
+                *(self._start(fn, normalized, user_id, internal_id) for fn in targets),
+                self._deliver(normalized, received_ms=now_ms),
+            )
+            logger.info(
+                "event routed",
+                extra={
+                    "event_name": normalized["name"],
+                    "event_id": internal_id,
+                    "functions": [fn.id for fn in targets],
+                },
+            )
+        return ids
+
+    async def _start(
+        self, fn: _models.FunctionSpec, event: dict[str, Any], user_id: str, internal_id: str
+    ) -> None:
+        run_id = _matching.run_id(fn.id, {**event, "id": user_id}, internal_id)
+        try:
+            await self._client.start_workflow(
+                fn.id,
+                _models.RunInput(fn_id=fn.id, event=event, events=[event]),
+                id=run_id,
+                task_queue=fn.task_queue,
+                id_reuse_policy=temporalio.common.WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                id_conflict_policy=temporalio.common.WorkflowIDConflictPolicy.FAIL,
+                search_attributes=_models.run_search_attributes(
+                    fn.id, fn.app_id, event["name"], internal_id
+                ),
+                static_summary=f"{fn.name} <- {event['name']}",
+            )
+        except temporalio.exceptions.WorkflowAlreadyStartedError:
+            # Same event id within retention: Inngest starts no second run.
+            logger.info(
+                "duplicate event id: no new run",
+                extra={"fn_id": fn.id, "run_id": run_id, "event_id": internal_id},
+            )
+
+    async def _deliver(self, event: dict[str, Any], *, received_ms: int) -> None:
+        """Hand the event to the runs waiting for its name, if any wait."""
+        handle = self._client.get_workflow_handle(
+            f"{_models.PAUSES_WORKFLOW_ID_PREFIX}{event['name']}"
+        )
+        try:
+            await handle.signal("deliver", {"event": event, "received_ms": received_ms})
+        except temporalio.service.RPCError as err:
+            if err.status != temporalio.service.RPCStatusCode.NOT_FOUND:
+                raise
+            # No run waits for this event name (the router exists only while runs wait).

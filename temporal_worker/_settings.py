@@ -1,0 +1,46 @@
+"""Worker settings, read from the environment (prefix INNGEST_TEMPORAL_), explicit args win."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Any
+
+
+def _seconds(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    units = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+    for suffix in ("ms", "s", "m", "h"):
+        if raw.endswith(suffix) and raw[: -len(suffix)].replace(".", "", 1).isdigit():
+            return float(raw[: -len(suffix)]) * units[suffix]
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError(
+            f"{name}={raw!r} is not a duration: use seconds (e.g. 15) or a unit (500ms, 15s, 2m, 1h)"
+        ) from None
+
+
+@dataclasses.dataclass(frozen=True)
+class WorkerSettings:
+    """How runs are driven. Defaults follow Inngest's (15 s first retry, doubling, capped at 2 h)."""
+
+    retry_initial_interval: float = 15.0
+    retry_max_interval: float = 7200.0
+    heartbeat_timeout: float = 30.0  # a step on a dead worker is retried after this
+    step_timeout: float = 7200.0  # Inngest's maximum step execution time
+    namespace: str = "default"
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> WorkerSettings:
+        values: dict[str, Any] = {
+            "retry_initial_interval": _seconds("INNGEST_TEMPORAL_RETRY_INITIAL_INTERVAL", 15.0),
+            "retry_max_interval": _seconds("INNGEST_TEMPORAL_RETRY_MAX_INTERVAL", 7200.0),
+            "heartbeat_timeout": _seconds("INNGEST_TEMPORAL_HEARTBEAT_TIMEOUT", 30.0),
+            "step_timeout": _seconds("INNGEST_TEMPORAL_STEP_TIMEOUT", 7200.0),
+            "namespace": os.environ.get("TEMPORAL_NAMESPACE", "default") or "default",
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)

@@ -1,0 +1,139 @@
+"""Workflows of our own (deterministic): the app registry and the pause router.
+
+InngestApp (id `inngest-app:<app_id>`): holds an app's synced function set in its memo.
+InngestPauses (id `inngest-pauses:<event name>`): exists while runs wait for that event name. Runs
+register a pause (signal-with-start `register`) before they wait; every accepted event with that
+name is signalled here (`deliver`). Matching happens synchronously in the signal handler, so the
+order of this workflow's history decides: an event delivered after a registration reaches it; an
+event received before the pause was created never matches it (Inngest's rule).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from . import _expressions, _models
+
+CONTINUE_AS_NEW_AFTER = 500  # delivered events per run of the pause router
+
+
+@workflow.defn(name=_models.APP_WORKFLOW)
+class AppWorkflow:
+    def __init__(self) -> None:
+        self._app: dict[str, Any] | None = None
+
+    @workflow.run
+    async def run(self, app: dict[str, Any]) -> None:
+        if self._app is None:
+            self._app = app
+        await workflow.wait_condition(lambda: workflow.info().is_continue_as_new_suggested())
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        workflow.continue_as_new(self._app)
+
+    @workflow.update(name="set_app")
+    def set_app(self, app: dict[str, Any]) -> int:
+        self._app = app
+        workflow.upsert_memo({"app": app})
+        return len(app.get("functions", []))
+
+    @workflow.query(name="app")
+    def app(self) -> dict[str, Any] | None:
+        return self._app
+
+
+@dataclasses.dataclass
+class PausesState:
+    pauses: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+
+
+@workflow.defn(name=_models.PAUSES_WORKFLOW)
+class PausesWorkflow:
+    """The pause router of one event name."""
+
+    @workflow.init
+    def __init__(self, state: PausesState) -> None:
+        # Loaded here, not in run(): with signal-with-start the signal handler runs before run().
+        self._pauses: dict[str, dict[str, Any]] = {
+            f"{p['run_id']}/{p['step']}": p for p in state.pauses
+        }
+        self._delivered = 0
+
+    @workflow.run
+    async def run(self, state: PausesState) -> None:
+        while True:
+            self._expire()
+            if not self._pauses:
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                if not self._pauses:
+                    return
+            if self._delivered >= CONTINUE_AS_NEW_AFTER or workflow.info().is_continue_as_new_suggested():
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new(PausesState(list(self._pauses.values())))
+            count, delivered = len(self._pauses), self._delivered
+            try:
+                await workflow.wait_condition(
+                    lambda: len(self._pauses) != count or self._delivered != delivered,
+                    timeout=self._next_expiry(),
+                )
+            except TimeoutError:
+                pass
+
+    def _now_ms(self) -> int:
+        return int(workflow.now().timestamp() * 1000)
+
+    def _expire(self) -> None:
+        now = self._now_ms()
+        for key in [k for k, p in self._pauses.items() if p["expires_ms"] <= now]:
+            del self._pauses[key]
+
+    def _next_expiry(self) -> timedelta | None:
+        if not self._pauses:
+            return None
+        soonest = min(p["expires_ms"] for p in self._pauses.values())
+        return timedelta(milliseconds=max(soonest - self._now_ms(), 1000))
+
+    @workflow.signal(name="register")
+    def register(self, pause: dict[str, Any]) -> None:
+        """pause: {run_id, step, expression (event.* already filled in) | None, created_ms, expires_ms}."""
+        self._pauses.setdefault(f"{pause['run_id']}/{pause['step']}", pause)
+
+    @workflow.signal(name="unregister")
+    def unregister(self, pause: dict[str, Any]) -> None:
+        self._pauses.pop(f"{pause['run_id']}/{pause['step']}", None)
+
+    @workflow.signal(name="deliver")
+    async def deliver(self, payload: dict[str, Any]) -> None:
+        event, received_ms = payload["event"], payload["received_ms"]
+        self._delivered += 1
+        matched = []
+        for key, pause in list(self._pauses.items()):
+            if received_ms < pause["created_ms"] or pause["expires_ms"] <= received_ms:
+                continue
+            expression = pause.get("expression")
+            if expression:
+                try:
+                    ok = _expressions.compile_expression(
+                        expression, variables=("async", "event")
+                    ).matches({"async": event, "event": pause.get("trigger_event") or {}})
+                except _expressions.ExpressionError as err:
+                    workflow.logger.warning(
+                        "wait expression failed: %s", err, extra={"run_id": pause["run_id"]}
+                    )
+                    ok = False
+                if not ok:
+                    continue
+            del self._pauses[key]  # decided before any await: history order decides matching
+            matched.append(pause)
+        for pause in matched:
+            handle = workflow.get_external_workflow_handle(pause["run_id"])
+            try:
+                await handle.signal(_models.SIGNAL_EVENT, {"step": pause["step"], "event": event})
+            except Exception as err:  # the run is gone (finished, cancelled): nothing to wake
+                workflow.logger.info(
+                    "waiting run is gone: %s", err, extra={"run_id": pause["run_id"]}
+                )

@@ -1,0 +1,128 @@
+"""The worker process: serves one app's functions (and the system workflows) on Temporal."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from typing import Any
+
+import temporalio.client
+import temporalio.envconfig
+import temporalio.worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from . import _app_loader, _models, _registry, _schedules, _search_attributes
+from ._activities import StepActivities
+from ._registry import SYSTEM_TASK_QUEUE, Registry
+from ._routing import EventRouter
+from ._settings import WorkerSettings
+from ._system_workflows import AppWorkflow, PausesWorkflow
+from ._workflow import RunWorkflow
+
+logger = logging.getLogger(__name__)
+
+
+async def connect(*, attempts: int = 30) -> temporalio.client.Client:
+    """Connect to Temporal (TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE / profiles), retrying at startup."""
+    config: dict[str, Any] = dict(temporalio.envconfig.ClientConfig.load_client_connect_config())
+    config.setdefault("target_host", os.environ.get("TEMPORAL_ADDRESS") or "127.0.0.1:7233")
+    delay = 0.5
+    for attempt in range(1, attempts + 1):
+        try:
+            return await temporalio.client.Client.connect(**config)
+        except Exception as err:
+            if attempt == attempts:
+                raise RuntimeError(
+                    f"cannot connect to Temporal at {config['target_host']}: {err} "
+                    "(set TEMPORAL_ADDRESS, or start a dev server with `inngest-temporal dev`)"
+                ) from err
+            logger.warning(
+                "Temporal not reachable yet, retrying",
+                extra={"address": config["target_host"], "attempt": attempt, "error": str(err)},
+            )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+    raise AssertionError("unreachable")
+
+
+def _sandbox() -> SandboxedWorkflowRunner:
+    # Deterministic helpers the workflows use (CEL is a native extension) pass through the sandbox.
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(
+            "cel", "temporal_worker", "compat"
+        )
+    )
+
+
+async def _wait_visible(registry: Registry, app_ids: set[str], deadline: float = 10.0) -> None:
+    """Visibility is eventually consistent: return once gateways can see the synced apps."""
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        if app_ids <= {a.app_id for a in await registry.apps(refresh=True)}:
+            return
+        await asyncio.sleep(0.05)
+    logger.warning("synced apps not visible yet", extra={"apps": sorted(app_ids)})
+
+
+async def run_worker(
+    app_ref: str,
+    *,
+    stop: asyncio.Event | None = None,
+    client: temporalio.client.Client | None = None,
+    settings: WorkerSettings | None = None,
+) -> None:
+    """Serve the functions `app_ref` names until `stop` is set."""
+    functions = _app_loader.load_functions(app_ref)
+    specs = _app_loader.app_specs(functions)
+    settings = settings or WorkerSettings.from_env()
+    client = client or await connect()
+    await _search_attributes.ensure_search_attributes(client, settings.namespace)
+
+    registry = Registry(client, ttl=1.0)
+    router = EventRouter(client, registry)
+    activities = StepActivities(
+        {fn.id: fn for fn in functions},
+        client=client,
+        registry=registry,
+        router=router,
+        settings=settings,
+    )
+    workers = [
+        temporalio.worker.Worker(
+            client,
+            task_queue=app.task_queue,
+            workflows=[RunWorkflow],
+            activities=activities.activities(),
+            workflow_runner=_sandbox(),
+        )
+        for app in specs
+    ]
+    workers.append(
+        temporalio.worker.Worker(
+            client,
+            task_queue=SYSTEM_TASK_QUEUE,
+            workflows=[AppWorkflow, PausesWorkflow],
+            workflow_runner=_sandbox(),
+        )
+    )
+    stop = stop or asyncio.Event()
+    async with contextlib.AsyncExitStack() as running:
+        for w in workers:
+            await running.enter_async_context(w)
+        for app in specs:
+            await _registry.sync_app(client, app)
+            await _schedules.reconcile_schedules(client, app)
+        await _wait_visible(registry, {a.app_id for a in specs})
+        logger.info(
+            "worker ready",
+            extra={
+                "apps": [a.app_id for a in specs],
+                "task_queues": [a.task_queue for a in specs],
+                "functions": [fn.id for fn in functions],
+            },
+        )
+        await stop.wait()
+        logger.info("worker stopping")

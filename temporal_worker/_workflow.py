@@ -1,0 +1,344 @@
+"""The run workflow: drives one Inngest function run (deterministic; no I/O here).
+
+Registered as a dynamic workflow, so the workflow type Temporal records is the function id. The
+handler never runs here: it runs in step activities (temporal_worker/_activities.py), which replay
+it with the memo, execute the targeted `step.run`, and report the next new step(s). This workflow
+maps each reported step to a Temporal primitive: `run` -> activity (type = step id), `sleep` ->
+timer, `wait_for_event` -> pause registration + signal with timeout, `invoke` -> child workflow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RawValue, RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError, TimeoutError
+
+with workflow.unsafe.imports_passed_through():
+    from . import _models
+
+DISCOVER = "__discover"
+REGISTER_WAIT = "__register_wait"
+FINISH = "__finish"
+_LA_TIMEOUT = timedelta(minutes=10)
+_LA_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=5)
+
+
+class _FunctionFailed(Exception):
+    def __init__(self, error: dict[str, Any]) -> None:
+        super().__init__(error.get("message", ""))
+        self.error = error
+
+
+@dataclasses.dataclass
+class _StepDone:
+    hashed: str
+    value: Any
+    lookahead: dict[str, Any] | None
+    started_version: int
+    ran: bool = True
+
+
+def _error_of(err: BaseException) -> dict[str, Any]:
+    """Inngest's {name, message, stack} for a failure coming back from Temporal."""
+    cause = err.cause if isinstance(err, (ActivityError, ChildWorkflowError)) and err.cause else err
+    if isinstance(cause, ApplicationError):
+        if cause.details and isinstance(cause.details[0], dict) and "message" in cause.details[0]:
+            return dict(cause.details[0])
+        return {"name": cause.type or "Error", "message": cause.message, "stack": ""}
+    if isinstance(cause, TimeoutError):
+        return {"name": "StepTimeoutError", "message": f"step timed out ({cause.type.name if cause.type else 'timeout'})", "stack": ""}
+    return {"name": type(cause).__name__, "message": str(cause), "stack": ""}
+
+
+@workflow.defn(dynamic=True)
+class RunWorkflow:
+    def __init__(self) -> None:
+        self._memo: dict[str, Any] = {}
+        self._version = 0  # bumped at every memo write: tells stale lookaheads apart
+        self._inflight: dict[str, asyncio.Task[_StepDone]] = {}
+        self._mode: str | None = None
+        self._received: dict[str, Any] = {}
+        self._fn_attempt = 0
+        self._config: dict[str, Any] = {}
+        self._unreached = 0
+
+    @workflow.signal(name=_models.SIGNAL_EVENT)
+    def on_event(self, payload: dict[str, Any]) -> None:
+        self._received.setdefault(payload["step"], payload["event"])
+
+    @workflow.query(name="__memo")
+    def memo(self) -> dict[str, Any]:
+        return self._memo
+
+    @workflow.run
+    async def run(self, args: Sequence[RawValue]) -> Any:
+        inp = workflow.payload_converter().from_payload(args[0].payload, _models.RunInput)
+        info = workflow.info()
+        self._run_id = info.workflow_id
+        self._fn_id = info.workflow_type
+        started_ms = int(workflow.now().timestamp() * 1000)
+        event = dict(inp.event)
+        event.setdefault("data", {})
+        if not event.get("id"):
+            event["id"] = self._run_id  # cron runs: no event id of their own
+        if not event.get("ts"):
+            event["ts"] = started_ms
+        self._event = event
+        self._events = [dict(e) for e in inp.events] or [event]
+        try:
+            value = await self._drive()
+        except asyncio.CancelledError:
+            await self._finish("Cancelled", error={"name": "Error", "message": "function cancelled", "stack": ""})
+            raise
+        except _FunctionFailed as failed:
+            await self._finish("Failed", error=failed.error)
+            raise ApplicationError(
+                failed.error.get("message", ""),
+                failed.error,
+                type=failed.error.get("name", "Error"),
+                non_retryable=True,
+            ) from None
+        await self._finish("Completed", result=value)
+        return value
+
+    # -- the scheduler ------------------------------------------------------------------------
+    async def _drive(self) -> Any:
+        outcome = await self._discover()
+        while True:
+            status = outcome["status"]
+            if status == "done":
+                return outcome["value"]
+            if status == "error":
+                await self._retry_function(outcome)
+                outcome = await self._discover()
+                continue
+            self._schedule(outcome["planned"])
+            outcome = await self._next_outcome()
+
+    def _schedule(self, planned: list[dict[str, Any]]) -> None:
+        for p in planned:
+            h = p["hashed"]
+            if h in self._memo or h in self._inflight:
+                continue
+            if p.get("error"):  # refused when reported (bad wait expression, unknown invoke target)
+                self._memo[h] = {"error": p["error"]}
+                self._version += 1
+                continue
+            self._mode = p.get("parallel_mode")
+            self._inflight[h] = asyncio.create_task(self._run_step(p, self._version))
+
+    async def _next_outcome(self) -> dict[str, Any]:
+        candidate: dict[str, Any] | None = None
+        while self._inflight:
+            done, _ = await workflow.wait(
+                list(self._inflight.values()), return_when=asyncio.FIRST_COMPLETED
+            )
+            for task in [t for t in self._inflight.values() if t in done]:  # deterministic order
+                try:
+                    result = task.result()
+                except (ActivityError, ChildWorkflowError) as err:
+                    raise _FunctionFailed(_error_of(err)) from err
+                del self._inflight[result.hashed]
+                trusted = result.lookahead is not None and result.started_version == self._version
+                if result.ran:
+                    self._memo[result.hashed] = result.value
+                    self._version += 1
+                    self._unreached = 0
+                else:
+                    self._unreached += 1
+                    if self._unreached > 3:
+                        raise _FunctionFailed(
+                            {
+                                "name": "StepNotFoundError",
+                                "message": "a planned step is no longer reached by the function's code",
+                                "stack": "",
+                            }
+                        )
+                candidate = result.lookahead if trusted else None
+            if self._inflight and self._mode != "race":
+                continue  # WAIT: the next discovery happens once every branch step is done
+            if self._inflight and candidate is None:
+                return await self._discover()
+            if self._inflight:
+                return candidate  # type: ignore[return-value]
+        return candidate if candidate is not None else await self._discover()
+
+    async def _retry_function(self, outcome: dict[str, Any]) -> None:
+        """An error outside steps: Inngest retries the function, then fails the run."""
+        error = outcome["error"] or {"name": "Error", "message": "unknown error", "stack": ""}
+        if not outcome.get("retriable", True) or self._fn_attempt >= self._config["retries"]:
+            raise _FunctionFailed(error)
+        self._fn_attempt += 1
+        delay = outcome.get("retry_after_seconds") or self._backoff(self._fn_attempt)
+        workflow.logger.info("function error, retrying in %ss: %s", delay, error.get("message"))
+        await workflow.sleep(delay, summary=f"retry {self._fn_attempt}: {error.get('name')}")
+
+    def _backoff(self, attempt: int) -> float:
+        initial = float(self._config["retry_initial_interval"])
+        return min(initial * 2 ** (attempt - 1), float(self._config["retry_max_interval"]))
+
+    # -- activities ---------------------------------------------------------------------------
+    def _step_input(self, target: str | None, attempt: int = 0) -> _models.StepInput:
+        return _models.StepInput(
+            fn_id=self._fn_id,
+            run_id=self._run_id,
+            event=self._event,
+            events=self._events,
+            memo=self._memo,
+            target=target,
+            attempt=attempt,
+            max_attempts=int(self._config.get("retries", 0)) + 1,
+        )
+
+    async def _discover(self) -> dict[str, Any]:
+        try:
+            outcome: dict[str, Any] = await workflow.execute_local_activity(
+                DISCOVER,
+                self._step_input(None, self._fn_attempt),
+                start_to_close_timeout=_LA_TIMEOUT,
+                retry_policy=_LA_RETRY,
+                summary="discover",
+            )
+        except ActivityError as err:
+            raise _FunctionFailed(_error_of(err)) from err
+        if outcome.get("config"):
+            self._config = outcome["config"]
+        return outcome
+
+    def _retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(
+            initial_interval=timedelta(seconds=float(self._config["retry_initial_interval"])),
+            backoff_coefficient=2.0,
+            maximum_interval=timedelta(seconds=float(self._config["retry_max_interval"])),
+            maximum_attempts=int(self._config["retries"]) + 1,
+            non_retryable_error_types=["NonRetriableError"],
+        )
+
+    async def _run_step(self, p: dict[str, Any], version: int) -> _StepDone:
+        kind, h = p["kind"], p["hashed"]
+        if kind == "run":
+            outcome: dict[str, Any] = await workflow.execute_activity(
+                p["id"],
+                self._step_input(h),
+                activity_id=p["id"],
+                summary=p["id"],
+                retry_policy=self._retry_policy(),
+                start_to_close_timeout=timedelta(seconds=float(self._config["step_timeout"])),
+                heartbeat_timeout=timedelta(seconds=float(self._config["heartbeat_timeout"])),
+            )
+            if not outcome.get("target_ran"):
+                return _StepDone(h, None, outcome, version, ran=False)
+            return _StepDone(h, outcome["target_output"], outcome, version)
+        if kind == "sleep":
+            await workflow.sleep(self._sleep_seconds(p["opts"]), summary=p["id"])
+            return _StepDone(h, None, None, version)
+        if kind == "wait_for_event":
+            return _StepDone(h, await self._wait_for_event(p), None, version)
+        if kind == "invoke":
+            return _StepDone(h, await self._invoke(p), None, version)
+        raise _FunctionFailed(
+            {"name": "Error", "message": f"unknown step kind {kind!r} (step {p['id']!r})", "stack": ""}
+        )
+
+    @staticmethod
+    def _sleep_seconds(opts: dict[str, Any]) -> float:
+        if "until" in opts:
+            until = datetime.fromisoformat(opts["until"])
+            return max((until - workflow.now()).total_seconds(), 0.0)
+        return max(float(opts["seconds"]), 0.0)
+
+    async def _wait_for_event(self, p: dict[str, Any]) -> Any:
+        opts, h = p["opts"], p["hashed"]
+        now_ms = int(workflow.now().timestamp() * 1000)
+        timeout = float(opts["timeout_seconds"])
+        await workflow.execute_local_activity(
+            REGISTER_WAIT,
+            {
+                "event_name": opts["event"],
+                "pause": {
+                    "run_id": self._run_id,
+                    "step": h,
+                    "expression": opts.get("expression"),
+                    "created_ms": now_ms,
+                    "expires_ms": now_ms + int(timeout * 1000),
+                },
+            },
+            start_to_close_timeout=_LA_TIMEOUT,
+            retry_policy=_LA_RETRY,
+            summary=f"register wait: {p['id']}",
+        )
+        try:
+            await workflow.wait_condition(
+                lambda: h in self._received,
+                timeout=timeout,
+                timeout_summary=f"{p['id']} (wait for {opts['event']})",
+            )
+        except asyncio.TimeoutError:
+            return None
+        return self._received[h]
+
+    async def _invoke(self, p: dict[str, Any]) -> Any:
+        opts = p["opts"]
+        target = opts["function_id"]
+        now_ms = int(workflow.now().timestamp() * 1000)
+        data = dict(opts.get("data") or {})
+        data["_inngest"] = {
+            "fn_id": target,
+            "correlation_id": f"{self._run_id}.{p['id']}",
+            "source_fn_id": self._fn_id,
+            "source_run_id": self._run_id,
+        }
+        event: dict[str, Any] = {"name": "inngest/function.invoked", "data": data, "id": "", "ts": now_ms}
+        if opts.get("v"):
+            event["v"] = opts["v"]
+        child_id = f"{target}:invoke:{workflow.uuid4()}"
+        event["id"] = child_id
+        handle = await workflow.start_child_workflow(
+            target,
+            _models.RunInput(fn_id=target, event=event, events=[event]),
+            id=child_id,
+            task_queue=opts["task_queue"],
+            parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+            static_summary=f"invoked by {self._fn_id} step {p['id']}",
+            search_attributes=_models.run_search_attributes(
+                target, opts.get("app_id", ""), event["name"], child_id
+            ),
+        )
+        timeout = opts.get("timeout_seconds")
+        done, _ = await workflow.wait([handle], timeout=timeout)
+        if not done:
+            return {
+                "error": {
+                    "name": "InngestInvokeTimeoutError",
+                    "message": "Timed out waiting for invoked function to complete",
+                    "stack": "",
+                }
+            }
+        try:
+            return {"data": await handle}
+        except ChildWorkflowError as err:
+            return {"error": _error_of(err)}
+
+    async def _finish(self, status: str, *, result: Any = None, error: dict[str, Any] | None = None) -> None:
+        """Emit Inngest's inngest/function.finished (and .failed / .cancelled) events."""
+        await workflow.execute_local_activity(
+            FINISH,
+            {
+                "fn_id": self._fn_id,
+                "run_id": self._run_id,
+                "status": status,
+                "event": self._event,
+                "events": self._events,
+                "result": result,
+                "error": error,
+            },
+            start_to_close_timeout=_LA_TIMEOUT,
+            retry_policy=_LA_RETRY,
+            summary=f"finish: {status}",
+        )
