@@ -1,0 +1,160 @@
+"""Runs read from Temporal: one run is one workflow execution whose workflow id is the run id.
+
+A workflow is a run when it carries the `InngestFunctionId` search attribute (the run workflow sets
+it at start); other workflows (app registry, pause routers, flow control entities) are not visible
+through the run API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import logging
+from typing import Any, Final
+
+import temporalio.client
+import temporalio.common
+import temporalio.exceptions
+import temporalio.service
+
+from . import _errors, _schemas
+
+logger = logging.getLogger(__name__)
+
+# Names shared with temporal_worker's data model (the run workflow's search attributes).
+SA_FUNCTION_ID: Final = temporalio.common.SearchAttributeKey.for_keyword("InngestFunctionId")
+SA_EVENT_ID: Final = temporalio.common.SearchAttributeKey.for_keyword("InngestEventId")
+
+RPC_TIMEOUT: Final = datetime.timedelta(seconds=10)
+MAX_RUNS_PER_EVENT: Final = 1000
+
+_Status = temporalio.client.WorkflowExecutionStatus
+_STATUS: Final[dict[_Status, _schemas.RunStatus]] = {
+    _Status.RUNNING: "Running",
+    _Status.CONTINUED_AS_NEW: "Running",
+    _Status.COMPLETED: "Completed",
+    _Status.FAILED: "Failed",
+    _Status.TERMINATED: "Failed",
+    _Status.TIMED_OUT: "Failed",
+    _Status.CANCELED: "Cancelled",
+}
+
+_Execution = temporalio.client.WorkflowExecution
+
+
+def run_status(status: _Status | None) -> _schemas.RunStatus:
+    """Inngest's run status for a Temporal execution status (unknown -> Running)."""
+    if status is None:
+        return "Running"
+    return _STATUS.get(status, "Running")
+
+
+def visibility_literal(value: str) -> str:
+    """Quote a string for a Temporal visibility query."""
+    escaped = value.replace("\\", "\\\\").replace("'", "\\'")
+    return f"'{escaped}'"
+
+
+def error_output(err: BaseException) -> _schemas.RunError:
+    """The run output for a failed run, from the error `handle.result()` raised."""
+    cause = err.cause if isinstance(err, temporalio.client.WorkflowFailureError) else err
+    if isinstance(cause, temporalio.exceptions.ApplicationError):
+        name = cause.type or "Error"
+    elif isinstance(cause, temporalio.exceptions.TimeoutError):
+        name = "FunctionTimedOut"
+    elif isinstance(cause, temporalio.exceptions.TerminatedError):
+        name = "FunctionTerminated"
+    else:
+        name = type(cause).__name__
+    message = cause.message if isinstance(cause, temporalio.exceptions.FailureError) else str(cause)
+    stack = ""
+    if isinstance(cause, temporalio.exceptions.FailureError) and cause.failure is not None:
+        stack = cause.failure.stack_trace
+    return _schemas.RunError(name=name, message=message, stack=stack)
+
+
+def _is_run(execution: _Execution) -> bool:
+    return execution.typed_search_attributes.get(SA_FUNCTION_ID) is not None
+
+
+async def _output(client: temporalio.client.Client, execution: _Execution) -> Any:
+    status = run_status(execution.status)
+    if status not in ("Completed", "Failed"):
+        return None
+    handle = client.get_workflow_handle(execution.id, run_id=execution.run_id)
+    try:
+        result = await handle.result(follow_runs=False, rpc_timeout=RPC_TIMEOUT)
+    except temporalio.client.WorkflowFailureError as err:
+        return error_output(err).model_dump()
+    except temporalio.service.RPCError as err:
+        raise _errors.from_rpc_error(err, f"reading the output of run {execution.id}") from err
+    return result if status == "Completed" else None
+
+
+async def to_run(client: temporalio.client.Client, execution: _Execution) -> _schemas.Run:
+    """The Inngest run object for a workflow execution (fetches the output of ended runs)."""
+    return _schemas.Run(
+        run_id=execution.id,
+        run_started_at=execution.start_time,
+        function_id=execution.workflow_type,
+        event_id=execution.typed_search_attributes.get(SA_EVENT_ID),
+        status=run_status(execution.status),
+        ended_at=execution.close_time,
+        output=await _output(client, execution),
+    )
+
+
+async def _describe(client: temporalio.client.Client, run_id: str) -> _Execution:
+    handle = client.get_workflow_handle(run_id)
+    try:
+        execution = await handle.describe(rpc_timeout=RPC_TIMEOUT)
+    except temporalio.service.RPCError as err:
+        if err.status == temporalio.service.RPCStatusCode.NOT_FOUND:
+            raise _errors.RunNotFoundError(run_id) from None
+        raise _errors.from_rpc_error(err, f"describing run {run_id}") from err
+    if not _is_run(execution):
+        raise _errors.RunNotFoundError(run_id)
+    return execution
+
+
+async def get_run(client: temporalio.client.Client, run_id: str) -> _schemas.Run:
+    """The run with this id; `RunNotFoundError` when there is none."""
+    return await to_run(client, await _describe(client, run_id))
+
+
+async def cancel_run(client: temporalio.client.Client, run_id: str) -> _schemas.Run:
+    """Request cancellation of a running run; return it as it is now."""
+    execution = await _describe(client, run_id)
+    status = run_status(execution.status)
+    if status != "Running":
+        raise _errors.RunFinishedError(run_id, status)
+    handle = client.get_workflow_handle(run_id, run_id=execution.run_id)
+    try:
+        await handle.cancel(reason="cancelled through DELETE /v1/runs", rpc_timeout=RPC_TIMEOUT)
+    except temporalio.service.RPCError as err:
+        if err.status == temporalio.service.RPCStatusCode.NOT_FOUND:
+            # The execution closed between describe and cancel.
+            return await get_run(client, run_id)
+        raise _errors.from_rpc_error(err, f"cancelling run {run_id}") from err
+    logger.info("run cancellation requested", extra={"run_id": run_id})
+    return await to_run(client, execution)
+
+
+async def list_event_runs(client: temporalio.client.Client, event_id: str) -> list[_schemas.Run]:
+    """The runs started by the event with this internal id, oldest first."""
+    query = f"{SA_EVENT_ID.name} = {visibility_literal(event_id)}"
+    latest: dict[str, _Execution] = {}
+    try:
+        async for execution in client.list_workflows(
+            query, limit=MAX_RUNS_PER_EVENT, rpc_timeout=RPC_TIMEOUT
+        ):
+            if not _is_run(execution):
+                continue
+            # A run that continued as new has one execution per chain link: keep the newest.
+            known = latest.get(execution.id)
+            if known is None or known.start_time <= execution.start_time:
+                latest[execution.id] = execution
+    except temporalio.service.RPCError as err:
+        raise _errors.from_rpc_error(err, f"listing the runs of event {event_id}") from err
+    executions = sorted(latest.values(), key=lambda execution: (execution.start_time, execution.id))
+    return list(await asyncio.gather(*(to_run(client, execution) for execution in executions)))

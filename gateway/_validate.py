@@ -1,0 +1,175 @@
+"""Pure validation of `POST /e/{event_key}` bodies, with Inngest's rules and clear messages.
+
+No I/O here: the route reads the body, these functions turn it into the event dicts the routing
+core takes (`{"name", "data", "id", "ts", "v"?, "user"?}`) or raise an error naming the event index,
+the field and the fix.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Final
+
+from . import _errors, _schemas
+
+TS_MIN_MS: Final = 315_532_800_000  # 1980-01-01T00:00:00Z
+TS_MAX_MS: Final = 4_102_444_800_000  # 2100-01-01T00:00:00Z
+RESERVED_PREFIX: Final = "inngest/"
+
+_JSON_TYPE_NAMES: Final = {
+    dict: "object",
+    list: "list",
+    str: "string",
+    int: "integer",
+    float: "number",
+    bool: "boolean",
+    type(None): "null",
+}
+
+
+def json_type(value: Any) -> str:
+    """The JSON type name of a decoded JSON value, for error messages."""
+    return _JSON_TYPE_NAMES.get(type(value), type(value).__name__)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def parse_body(body: bytes) -> list[Any]:
+    """Decode a request body into the list of raw events it carries (one object or an array)."""
+    if not body.strip():
+        raise _errors.BadRequestError(
+            "request body is empty: send one event object or a JSON array of events"
+        )
+    try:
+        decoded = json.loads(body, parse_constant=_reject_constant)
+    except UnicodeDecodeError as err:
+        raise _errors.BadRequestError(f"request body is not UTF-8 JSON: {err}") from None
+    except ValueError as err:  # json.JSONDecodeError is a ValueError
+        raise _errors.BadRequestError(f"request body is not valid JSON: {err}") from None
+    except RecursionError:
+        raise _errors.BadRequestError("request body is nested too deeply") from None
+    if isinstance(decoded, dict):
+        return [decoded]
+    if isinstance(decoded, list):
+        if len(decoded) > _schemas.MAX_EVENTS_PER_REQUEST:
+            raise _errors.PayloadTooLargeError(
+                f"request has {len(decoded)} events; the limit is"
+                f" {_schemas.MAX_EVENTS_PER_REQUEST} per request: split them into several requests"
+            )
+        return decoded
+    raise _errors.BadRequestError(
+        f"request body must be an event object or an array of events, got {json_type(decoded)}"
+    )
+
+
+def _invalid(index: int, field: str, message: str) -> _errors.InvalidEventError:
+    path = f"event[{index}]" + (f".{field}" if field else "")
+    return _errors.InvalidEventError(f"{path} {message}", index=index, field=path)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def validate_event(raw: Any, index: int) -> dict[str, Any]:
+    """Check one raw event and return it normalised for the routing core.
+
+    `data` null/missing becomes `{}` and loses its `_inngest` key; `id` missing becomes `""`;
+    `ts` missing, null or 0 becomes 0 (the router fills in the receive time); `v` and `user` are
+    kept only when given. Unknown top-level fields are ignored, as Inngest does.
+    """
+    if not isinstance(raw, dict):
+        raise _invalid(index, "", f"must be a JSON object, got {json_type(raw)}")
+
+    name = raw.get("name")
+    if name is None:
+        raise _invalid(
+            index, "name", 'is required: give the event a name such as "app/user.created"'
+        )
+    if not isinstance(name, str):
+        raise _invalid(index, "name", f"must be a string, got {json_type(name)}")
+    if not name.strip():
+        raise _invalid(index, "name", 'must not be empty: use a name such as "app/user.created"')
+    if len(name) > _schemas.MAX_EVENT_NAME_LENGTH:
+        raise _invalid(
+            index,
+            "name",
+            f"is {len(name)} characters long; the limit is {_schemas.MAX_EVENT_NAME_LENGTH}",
+        )
+    if name.lower().startswith(RESERVED_PREFIX):
+        raise _invalid(
+            index,
+            "name",
+            f'"{name}" is reserved: names starting with "{RESERVED_PREFIX}" are internal events;'
+            " use your own prefix, e.g. \"app/...\"",
+        )
+
+    data = raw.get("data")
+    if data is None:
+        data = {}
+    elif not isinstance(data, dict):
+        raise _invalid(index, "data", f"must be a JSON object, got {json_type(data)}")
+    elif "_inngest" in data:
+        data = {key: value for key, value in data.items() if key != "_inngest"}
+
+    event_id = raw.get("id")
+    if event_id is None:
+        event_id = ""
+    elif not isinstance(event_id, str):
+        raise _invalid(index, "id", f"must be a string, got {json_type(event_id)}")
+
+    ts = raw.get("ts")
+    if ts is None:
+        ts = 0
+    elif isinstance(ts, float) and ts.is_integer():
+        ts = int(ts)
+    if not _is_int(ts):
+        raise _invalid(
+            index, "ts", f"must be an integer (Unix time in milliseconds), got {json_type(ts)}"
+        )
+    if ts != 0 and not TS_MIN_MS <= ts <= TS_MAX_MS:
+        hint = (
+            " (it looks like seconds: multiply by 1000)"
+            if TS_MIN_MS // 1000 <= ts <= TS_MAX_MS // 1000
+            else ""
+        )
+        raise _invalid(
+            index,
+            "ts",
+            f"{ts} is outside 1980-01-01..2100-01-01; ts is Unix time in milliseconds{hint}",
+        )
+
+    event: dict[str, Any] = {"name": name, "data": data, "id": event_id, "ts": ts}
+
+    version = raw.get("v")
+    if version is not None:
+        if not isinstance(version, str):
+            raise _invalid(index, "v", f"must be a string, got {json_type(version)}")
+        event["v"] = version
+
+    user = raw.get("user")
+    if user is not None:
+        if not isinstance(user, dict):
+            raise _invalid(index, "user", f"must be a JSON object, got {json_type(user)}")
+        event["user"] = user
+
+    return event
+
+
+def validate_events(
+    raw_events: list[Any],
+) -> tuple[list[dict[str, Any]], _errors.InvalidEventError | None]:
+    """Validate events in order, stopping at the first invalid one.
+
+    Returns the valid events before it and the error (None when all are valid): like Inngest, the
+    events before the first invalid one are still sent, nothing after it.
+    """
+    valid: list[dict[str, Any]] = []
+    for index, raw in enumerate(raw_events):
+        try:
+            valid.append(validate_event(raw, index))
+        except _errors.InvalidEventError as err:
+            return valid, err
+    return valid, None
