@@ -30,5 +30,7 @@ def run(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *, log_level: str = 
     _logging_configurator()(log_level)
     settings = _settings.get_settings()
     app = _app.create_app(settings)
-    logger.info("starting gateway server", extra={"host": host, "port": port, "mode": settings.mode})
+    logger.info(
+        "starting gateway server", extra={"host": host, "port": port, "mode": settings.mode}
+    )
     uvicorn.run(app, host=host, port=port, log_config=None, log_level=log_level.lower())
