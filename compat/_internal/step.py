@@ -7,6 +7,7 @@ BaseException, so a user's `except Exception` cannot swallow it).
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import datetime
 import enum
@@ -17,7 +18,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from . import errors
+from . import const, errors
 
 if TYPE_CHECKING:
     from . import function as function_lib
@@ -33,8 +34,8 @@ _in_parallel: contextvars.ContextVar[ParallelMode | None] = contextvars.ContextV
 class ParallelMode(enum.Enum):
     """How `group.parallel` schedules its branches (Inngest's WAIT and RACE)."""
 
-    WAIT = "wait"
     RACE = "race"
+    WAIT = "wait"
 
 
 def hash_step_id(step_id: str) -> str:
@@ -42,13 +43,13 @@ def hash_step_id(step_id: str) -> str:
     return hashlib.sha1(step_id.encode("utf-8")).hexdigest()
 
 
-def normalize(value: Any) -> Any:
-    """A step output as every later replay will see it (JSON, sorted keys, tuples as lists)."""
+def normalize(value: Any, what: str = "step output") -> Any:
+    """A value as every later replay will see it (JSON, sorted keys, tuples as lists)."""
     try:
         return json.loads(json.dumps(value, sort_keys=True))
     except (TypeError, ValueError) as err:
         raise errors.NonRetriableError(
-            f"step output is not JSON serializable: {type(value).__name__} ({err})"
+            f"{what} is not JSON serializable: {type(value).__name__} ({err})"
         ) from err
 
 
@@ -249,11 +250,10 @@ class _StepBase:
         data: Any,
         timeout: int | datetime.timedelta | None,
         v: str | None,
-        user: Any = None,
     ) -> dict[str, Any]:
         return {
             "function_id": function_id,
-            "data": normalize(data if data is not None else {}),
+            "data": normalize(data if data is not None else {}, "invoke data"),
             "timeout_seconds": None
             if timeout is None
             else duration_seconds(timeout, what="invoke timeout"),
@@ -269,7 +269,7 @@ class Step(_StepBase):
         step_id: str,
         handler: Callable[..., Awaitable[T]] | Callable[..., T],
         *handler_args: Any,
-        output_type: object = None,
+        output_type: object = const.EmptySentinel,
     ) -> T:
         planned, found, value = self._run_prelude(step_id)
         if found:
@@ -277,9 +277,13 @@ class Step(_StepBase):
         st = self._state
         st.in_step = True
         try:
-            result = handler(*handler_args)
-            if inspect.isawaitable(result):
-                result = await result
+            if inspect.iscoroutinefunction(handler):
+                result = await handler(*handler_args)
+            else:
+                # A plain function may block (requests, time.sleep): keep the event loop free.
+                result = await asyncio.to_thread(handler, *handler_args)
+                if inspect.isawaitable(result):
+                    result = await result
         except Exception as err:  # the user's step failed
             st.in_step = False
             self._run_failed(planned, err)
@@ -315,7 +319,6 @@ class Step(_StepBase):
         function: function_lib.Function[T],
         data: Any = None,
         timeout: int | datetime.timedelta | None = None,
-        user: Any = None,
         v: str | None = None,
     ) -> T:
         opts = self._invoke_opts(function.id, data, timeout, v)
@@ -329,7 +332,6 @@ class Step(_StepBase):
         function_id: str,
         data: Any = None,
         timeout: int | datetime.timedelta | None = None,
-        user: Any = None,
         v: str | None = None,
     ) -> Any:
         opts = self._invoke_opts(f"{app_id or self._app_id}-{function_id}", data, timeout, v)
@@ -361,7 +363,7 @@ class StepSync(_StepBase):
         step_id: str,
         handler: Callable[..., T],
         *handler_args: Any,
-        output_type: object = None,
+        output_type: object = const.EmptySentinel,
     ) -> T:
         planned, found, value = self._run_prelude(step_id)
         if found:
@@ -405,7 +407,6 @@ class StepSync(_StepBase):
         function: function_lib.Function[T],
         data: Any = None,
         timeout: int | datetime.timedelta | None = None,
-        user: Any = None,
         v: str | None = None,
     ) -> T:
         opts = self._invoke_opts(function.id, data, timeout, v)
@@ -419,7 +420,6 @@ class StepSync(_StepBase):
         function_id: str,
         data: Any = None,
         timeout: int | datetime.timedelta | None = None,
-        user: Any = None,
         v: str | None = None,
     ) -> Any:
         opts = self._invoke_opts(f"{app_id or self._app_id}-{function_id}", data, timeout, v)
@@ -506,7 +506,12 @@ class GroupSync:
 class ReplayLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
     """`ctx.logger`: quiet while the handler replays memoized steps (as Inngest's is)."""
 
-    def __init__(self, logger: logging.Logger, state: ReplayState, extra: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        logger: logging.Logger | logging.LoggerAdapter,  # type: ignore[type-arg]
+        state: ReplayState,
+        extra: dict[str, Any],
+    ) -> None:
         super().__init__(logger, extra)
         self._state = state
 

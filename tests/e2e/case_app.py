@@ -1,0 +1,249 @@
+"""The app the end-to-end suite's worker serves: one function per behaviour under test.
+
+Steps record what they do as JSON lines in $CASE_RECORD_DIR/<run key>.jsonl so tests can check
+what executed, how often, and when (the key is event.data["key"], unique per test).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import random
+import time
+from pathlib import Path
+
+from compat import inngest
+from examples.shop import approve_document, nightly_report, sync_user  # served too: app "shop"
+
+client = inngest.Inngest(app_id="cases")
+SHOP_FUNCTIONS = [sync_user, approve_document, nightly_report]
+
+
+def record(key: str, what: str, **fields: object) -> None:
+    folder = Path(os.environ["CASE_RECORD_DIR"])
+    line = json.dumps({"what": what, "t": time.time(), **fields})
+    with open(folder / f"{key}.jsonl", "a") as f:
+        f.write(line + "\n")
+
+
+def _failure_recorder(ctx: inngest.Context) -> None:
+    original = ctx.event.data["event"]
+    record(
+        original["data"]["key"],
+        "on_failure",
+        error=ctx.event.data["error"],
+        function_id=ctx.event.data["function_id"],
+        run_id=ctx.event.data["run_id"],
+    )
+
+
+async def on_failure(ctx: inngest.Context) -> None:
+    _failure_recorder(ctx)
+
+
+# -- the user story -----------------------------------------------------------------------------
+@client.create_function(fn_id="two-steps", trigger=inngest.TriggerEvent(event="cases/two-steps"))
+async def two_steps(ctx: inngest.Context) -> dict:
+    key = ctx.event.data["key"]
+    user = await ctx.step.run("fetch-user", lambda: (record(key, "fetch-user"), {"id": key})[1])
+    await ctx.step.sleep("wait-for-sync", datetime.timedelta(seconds=1))
+    return await ctx.step.run("sync-crm", lambda: (record(key, "sync-crm"), {"synced": user["id"]})[1])
+
+
+# -- C04: steps in a loop, with non-step code that changes --------------------------------------
+@client.create_function(fn_id="loop", trigger=inngest.TriggerEvent(event="cases/loop"))
+async def loop(ctx: inngest.Context) -> list:
+    key = ctx.event.data["key"]
+    results = []
+    for i in range(3):
+        r = random.random()  # re-runs on every replay: that is the model
+        record(key, "outside", i=i, r=r)
+        await ctx.step.sleep("wait", 1000)
+        results.append(await ctx.step.run(f"work-{i}", lambda i=i, r=r: (record(key, "work", i=i, r=r), i * 10)[1]))
+    return results
+
+
+# -- C03: invoking a function that does not exist ------------------------------------------------
+@client.create_function(
+    fn_id="invoke-missing", trigger=inngest.TriggerEvent(event="cases/invoke-missing"), on_failure=on_failure
+)
+async def invoke_missing(ctx: inngest.Context) -> object:
+    return await ctx.step.invoke_by_id("call", function_id="no-such-fn")
+
+
+# -- C05: a step fails right after a pause ------------------------------------------------------
+async def _pause(ctx: inngest.Context, kind: str) -> None:
+    key = ctx.event.data["key"]
+    if kind == "wait":
+        await ctx.step.wait_for_event(
+            "resume", event="cases/resume", if_exp="async.data.key == event.data.key", timeout=60_000
+        )
+    elif kind == "sleep":
+        await ctx.step.sleep("nap", 1000)
+    elif kind == "invoke":
+        await ctx.step.invoke("child", function=child, data={"key": key})
+
+
+def _fail(key: str) -> None:
+    record(key, "attempt")
+    raise ValueError(f"boom {key}")
+
+
+@client.create_function(
+    fn_id="pause-then-fail", trigger=inngest.TriggerEvent(event="cases/pause-then-fail"), retries=0, on_failure=on_failure
+)
+async def pause_then_fail(ctx: inngest.Context) -> None:
+    await _pause(ctx, ctx.event.data["pause"])
+    await ctx.step.run("fails", _fail, ctx.event.data["key"])
+
+
+@client.create_function(
+    fn_id="pause-then-fail-retry1",
+    trigger=inngest.TriggerEvent(event="cases/pause-then-fail-retry1"),
+    retries=1,
+    on_failure=on_failure,
+)
+async def pause_then_fail_retry1(ctx: inngest.Context) -> None:
+    await _pause(ctx, ctx.event.data["pause"])
+    await ctx.step.run("fails", _fail, ctx.event.data["key"])
+
+
+@client.create_function(fn_id="child", trigger=inngest.TriggerEvent(event="cases/child"))
+async def child(ctx: inngest.Context) -> dict:
+    key = ctx.event.data["key"]
+    return await ctx.step.run("child-work", lambda: (record(key, "child"), {"child_of": key})[1])
+
+
+@client.create_function(fn_id="invoke-child", trigger=inngest.TriggerEvent(event="cases/invoke-child"))
+async def invoke_child(ctx: inngest.Context) -> dict:
+    got = await ctx.step.invoke("call-child", function=child, data={"key": ctx.event.data["key"]})
+    return {"got": got}
+
+
+# -- C07: wait_for_event expressions ------------------------------------------------------------
+@client.create_function(fn_id="wait-doc", trigger=inngest.TriggerEvent(event="cases/wait-doc"), retries=0)
+async def wait_doc(ctx: inngest.Context) -> dict:
+    doc_id = ctx.event.data["doc_id"]
+    quoted = ctx.event.data.get("quoted", False)
+    expr = f"async.data.doc_id == '{doc_id}'" if quoted else "async.data.doc_id == " + doc_id
+    approved = await ctx.step.wait_for_event("w", event="doc/approved", if_exp=expr, timeout=datetime.timedelta(seconds=30))
+    return {"approved": approved is not None, "by": None if approved is None else approved.data.get("by")}
+
+
+@client.create_function(fn_id="wait-timeout", trigger=inngest.TriggerEvent(event="cases/wait-timeout"))
+async def wait_timeout(ctx: inngest.Context) -> dict:
+    got = await ctx.step.wait_for_event(
+        "w", event="cases/never", if_exp="async.data.key == event.data.key", timeout=datetime.timedelta(seconds=1)
+    )
+    return {"got": got}
+
+
+# -- C08: NonRetriableError inside a step -------------------------------------------------------
+def _declined(key: str) -> None:
+    record(key, "attempt")
+    raise inngest.NonRetriableError("card declined")
+
+
+@client.create_function(fn_id="charge", trigger=inngest.TriggerEvent(event="cases/charge"), on_failure=on_failure)
+async def charge(ctx: inngest.Context) -> None:
+    await ctx.step.run("charge", _declined, ctx.event.data["key"])
+
+
+# -- retries, StepError, RetryAfterError --------------------------------------------------------
+def _flaky(key: str, attempt: int) -> dict:
+    record(key, "attempt", attempt=attempt)
+    if attempt < 2:
+        raise RuntimeError(f"flaky attempt {attempt}")
+    return {"ok_at": attempt}
+
+
+@client.create_function(fn_id="flaky", trigger=inngest.TriggerEvent(event="cases/flaky"))
+async def flaky(ctx: inngest.Context) -> dict:
+    return await ctx.step.run("flaky", _flaky, ctx.event.data["key"], ctx.attempt)
+
+
+@client.create_function(fn_id="step-error", trigger=inngest.TriggerEvent(event="cases/step-error"), retries=1)
+async def step_error(ctx: inngest.Context) -> dict:
+    try:
+        await ctx.step.run("always-fails", _fail, ctx.event.data["key"])
+    except inngest.StepError as err:
+        return {"caught": err.name, "message": err.message}
+    return {"caught": None}
+
+
+def _retry_after(key: str, attempt: int) -> str:
+    record(key, "attempt", attempt=attempt)
+    if attempt == 0:
+        raise inngest.RetryAfterError("later", datetime.timedelta(seconds=2))
+    return "done"
+
+
+@client.create_function(fn_id="retry-after", trigger=inngest.TriggerEvent(event="cases/retry-after"))
+async def retry_after(ctx: inngest.Context) -> str:
+    return await ctx.step.run("s", _retry_after, ctx.event.data["key"], ctx.attempt)
+
+
+# -- parallel, send_event, sync and 0.4-style handlers, kill -9 ----------------------------------
+@client.create_function(fn_id="parallel", trigger=inngest.TriggerEvent(event="cases/parallel"))
+async def parallel(ctx: inngest.Context) -> list:
+    key = ctx.event.data["key"]
+
+    async def branch(name: str) -> str:
+        a = await ctx.step.run(f"{name}-1", lambda: (record(key, "step", id=f"{name}-1"), f"{name}1")[1])
+        b = await ctx.step.run(f"{name}-2", lambda: (record(key, "step", id=f"{name}-2"), f"{name}2")[1])
+        return a + b
+
+    return list(await ctx.group.parallel((lambda: branch("a"), lambda: branch("x"))))
+
+
+@client.create_function(fn_id="sender", trigger=inngest.TriggerEvent(event="cases/sender"))
+async def sender(ctx: inngest.Context) -> list:
+    return await ctx.step.send_event("send", inngest.Event(name="cases/child", data={"key": ctx.event.data["key"] + "-sent"}))
+
+
+@client.create_function(fn_id="sync-old-style", trigger=inngest.TriggerEvent(event="cases/sync"))
+def sync_old_style(ctx: inngest.ContextSync, step: inngest.StepSync) -> dict:
+    n = step.run("n", lambda: 41)
+    step.sleep("s", 1000)
+    return {"n": n + 1, "attempt": ctx.attempt, "run_id": ctx.run_id}
+
+
+@client.create_function(fn_id="slow-steps", trigger=inngest.TriggerEvent(event="cases/slow-steps"))
+async def slow_steps(ctx: inngest.Context) -> list:
+    key = ctx.event.data["key"]
+    out = []
+    for i in range(3):
+        def body(i: int = i) -> int:
+            record(key, "start", i=i, pid=os.getpid())
+            time.sleep(ctx.event.data.get("seconds", 2))
+            record(key, "end", i=i, pid=os.getpid())
+            return i
+        out.append(await ctx.step.run(f"slow-{i}", body))
+    return out
+
+
+@client.create_function(fn_id="wildcard", trigger=[inngest.TriggerEvent(event="cases/wild.*"), inngest.TriggerEvent(event="cases/wild.one")])
+async def wildcard(ctx: inngest.Context) -> str:
+    return ctx.event.name
+
+
+@client.create_function(
+    fn_id="filtered", trigger=inngest.TriggerEvent(event="cases/filtered", expression="event.data.amount > 100")
+)
+async def filtered(ctx: inngest.Context) -> int:
+    return ctx.event.data["amount"]
+
+
+@client.create_function(fn_id="dedup", trigger=inngest.TriggerEvent(event="order/placed"))
+async def dedup(ctx: inngest.Context) -> str:
+    record(ctx.event.data.get("key", "dedup"), "run", run_id=ctx.run_id)
+    return ctx.event.id
+
+
+@client.create_function(fn_id="steps-20", trigger=inngest.TriggerEvent(event="cases/steps-20"))
+async def steps_20(ctx: inngest.Context) -> float:
+    stamps = []
+    for i in range(20):
+        stamps.append(await ctx.step.run(f"s{i}", time.time))
+    return (stamps[-1] - stamps[0]) / 19

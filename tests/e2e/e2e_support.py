@@ -1,0 +1,136 @@
+"""Helpers the end-to-end tests share: the Stack handle, child processes, polling."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import temporalio.client
+
+from temporal_worker._devserver import DevServer
+
+REPO = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def eventually(
+    check: Callable[[], Awaitable[Any]], *, timeout: float = 20.0, interval: float = 0.1, what: str = "condition"
+) -> Any:
+    """Poll `check` until it returns something truthy; fail with `what` after `timeout`."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = await check()
+        if last:
+            return last
+        await asyncio.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+class Process:
+    """A child process of ours (worker or gateway) with its output in a log file."""
+
+    def __init__(self, name: str, args: list[str], env: dict[str, str], log_dir: Path) -> None:
+        self.name, self.args, self.env = name, args, env
+        self.log_path = log_dir / f"{name}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            self.args, env=self.env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(5)
+
+    def tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+class Stack:
+    """Handles on the running stack, plus the helpers the tests share."""
+
+    def __init__(self, server: DevServer, client: temporalio.client.Client, gateway_url: str,
+                 worker: Process, gateway: Process, records: Path) -> None:
+        self.server, self.client, self.gateway_url = server, client, gateway_url
+        self.worker, self.gateway, self.records = worker, gateway, records
+        self.http = httpx.AsyncClient(base_url=gateway_url, timeout=30)
+
+    async def send(self, events: dict[str, Any] | list[dict[str, Any]], key: str = "test") -> list[str]:
+        """POST events to the gateway like curl would; returns the ids."""
+        r = await self.http.post(f"/e/{key}", json=events)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["status"] == 200
+        return list(body["ids"])
+
+    async def runs(self, event_id: str, *, count: int = 1, timeout: float = 20.0) -> list[dict[str, Any]]:
+        """The event's runs from the REST API once `count` of them exist."""
+        async def check() -> list[dict[str, Any]] | None:
+            r = await self.http.get(f"/v1/events/{event_id}/runs")
+            assert r.status_code == 200, r.text
+            data = r.json()["data"]
+            return data if len(data) >= count else None
+        return await eventually(check, timeout=timeout, what=f"{count} run(s) of event {event_id}")
+
+    async def finished_run(self, run_id: str, *, timeout: float = 40.0) -> dict[str, Any]:
+        """GET /v1/runs/{id} until the run is no longer Running."""
+        async def check() -> dict[str, Any] | None:
+            r = await self.http.get(f"/v1/runs/{run_id}")
+            assert r.status_code == 200, r.text
+            run = r.json()["data"]
+            return run if run["status"] != "Running" else None
+        return await eventually(check, timeout=timeout, what=f"run {run_id} to finish")
+
+    async def run_event(self, name: str, data: dict[str, Any], *, timeout: float = 40.0) -> dict[str, Any]:
+        """Send one event that triggers exactly one function; return that run once finished."""
+        (event_id,) = await self.send({"name": name, "data": data})
+        (run,) = await self.runs(event_id)
+        return await self.finished_run(run["run_id"], timeout=timeout)
+
+    def records_of(self, key: str) -> list[dict[str, Any]]:
+        path = self.records / f"{key}.jsonl"
+        if not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+    async def wait_records(self, key: str, what: str, count: int, timeout: float = 20.0) -> list[dict[str, Any]]:
+        async def check() -> list[dict[str, Any]] | None:
+            hits = [r for r in self.records_of(key) if r["what"] == what]
+            return hits if len(hits) >= count else None
+        return await eventually(check, timeout=timeout, what=f"{count} {what!r} record(s) for {key}")
+
+
