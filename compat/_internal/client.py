@@ -53,8 +53,9 @@ class Inngest:
         self.env = env or _env(const.EnvKey.ENV)
         self.logger = logger or logging.getLogger("inngest")
         self.middleware = list(middleware or [])
-        self.serializer = serializer
+        self._serializer = serializer  # accepted for signature parity; outputs are JSON
         self.signing_key = signing_key or _env(const.EnvKey.SIGNING_KEY)
+        self.signing_key_fallback = _env(const.EnvKey.SIGNING_KEY_FALLBACK)
 
         dev_value = _env(const.EnvKey.DEV)
         if is_production is None:
@@ -92,7 +93,7 @@ class Inngest:
         middleware: list[Any] | None = None,
         name: str | None = None,
         on_failure: Callable[..., Any] | None = None,
-        output_type: object = None,
+        output_type: object = const.EmptySentinel,
         priority: models.Priority | None = None,
         rate_limit: models.RateLimit | None = None,
         retries: int | None = None,
@@ -128,7 +129,7 @@ class Inngest:
             if not isinstance(t, (models.TriggerEvent, models.TriggerCron)):
                 raise TypeError(
                     f"create_function(fn_id={fn_id!r}): trigger must be inngest.TriggerEvent or "
-                    f"inngest.TriggerCron, got {type(t).__name__}"
+                    f"inngest.TriggerCron, got {type(t).__name__} {t!r}"
                 )
 
         def decorator(handler: Callable[..., Any]) -> function.Function[Any]:
@@ -142,11 +143,22 @@ class Inngest:
                 on_failure=on_failure,
                 middleware=middleware,
                 output_type=output_type,
+                logger=self.logger,
             )
             self._functions.append(fn)
             return fn
 
         return decorator
+
+    @property
+    def event_key(self) -> str | None:
+        return self._event_key
+
+    def set_logger(self, logger: logging.Logger | logging.LoggerAdapter) -> None:  # type: ignore[type-arg]
+        """Replace the client's logger (the one every function's `ctx.logger` wraps)."""
+        self.logger = logger
+        for fn in self._functions:
+            fn.set_logger(logger)
 
     @property
     def functions(self) -> list[function.Function[Any]]:

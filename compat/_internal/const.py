@@ -14,8 +14,13 @@ class EnvKey(str, enum.Enum):
     DEV = "INNGEST_DEV"
     EVENT_KEY = "INNGEST_EVENT_KEY"
     SIGNING_KEY = "INNGEST_SIGNING_KEY"
+    SIGNING_KEY_FALLBACK = "INNGEST_SIGNING_KEY_FALLBACK"
     ENV = "INNGEST_ENV"
 
 
 DEFAULT_ORIGIN: Final = "http://127.0.0.1:8288"  # the gateway, on Inngest's dev port
 DEV_EVENT_KEY: Final = "NO_EVENT_KEY_SET"  # what Inngest SDKs send in dev mode without a key
+
+
+class EmptySentinel:
+    """Default of the `output_type` parameters: "not given" (a class, as in Inngest's SDK)."""

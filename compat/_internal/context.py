@@ -20,7 +20,9 @@ class Context:
     event: models.Event
     events: list[models.Event]
     group: step_lib.Group
+    job_id: str | None
     logger: logging.Logger | logging.LoggerAdapter  # type: ignore[type-arg]
+    request_id: str | None
     run_id: str
     step: step_lib.Step
 
@@ -33,6 +35,8 @@ class ContextSync:
     event: models.Event
     events: list[models.Event]
     group: step_lib.GroupSync
+    job_id: str | None
     logger: logging.Logger | logging.LoggerAdapter  # type: ignore[type-arg]
+    request_id: str | None
     run_id: str
     step: step_lib.StepSync

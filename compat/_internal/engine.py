@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -18,8 +17,6 @@ from . import errors, models
 from . import function as function_lib
 from . import step as step_lib
 from .context import Context, ContextSync
-
-logger = logging.getLogger("inngest")
 
 
 @dataclasses.dataclass
@@ -96,7 +93,7 @@ def _outcome_of(state: step_lib.ReplayState, run: Callable[[], Any]) -> Outcome:
     except Exception as err:  # the handler's own error (outside the targeted step)
         return _finish(state, _error_outcome(err))
     try:
-        value = step_lib.normalize(value)
+        value = step_lib.normalize(value, "function output")
     except errors.NonRetriableError as err:
         return _finish(state, _error_outcome(err))
     return _finish(state, Outcome(status="done", value=value))
@@ -110,14 +107,16 @@ async def execute(fn: function_lib.Function[Any], req: Request) -> Outcome:
     """Replay `fn`'s handler once. Sync handlers run in a worker thread."""
     state = _build_state(req)
     event, events = _events(req)
-    log = step_lib.ReplayLogger(logger, state, _log_extra(fn, req))
+    log = step_lib.ReplayLogger(fn.logger, state, _log_extra(fn, req))
     if fn.is_handler_async:
         ctx = Context(
             attempt=req.attempt,
             event=event,
             events=events,
             group=step_lib.Group(),
+            job_id=None,
             logger=log,
+            request_id=None,
             run_id=req.run_id,
             step=step_lib.Step(state, fn.app_id),
         )
@@ -142,7 +141,9 @@ async def execute(fn: function_lib.Function[Any], req: Request) -> Outcome:
         event=event,
         events=events,
         group=step_lib.GroupSync(),
+        job_id=None,
         logger=log,
+        request_id=None,
         run_id=req.run_id,
         step=step_lib.StepSync(state, fn.app_id, loop),
     )

@@ -5,8 +5,9 @@
      |    +-- UnsupportedOptionError   a create_function option not supported yet (names the option)
      |    +-- SendEventsError          the gateway refused or failed a send (carries accepted ids)
      |    +-- StepIdError              invalid step id
-     +-- NonRetriableError          raised by users: fail without retrying
-     +-- RetryAfterError            raised by users: retry at a given time
+     +-- UserError                  base of the errors below: Inngest's message/name/stack/is_retriable
+     |    +-- NonRetriableError        raised by users: fail without retrying
+     |    +-- RetryAfterError          raised by users: retry at a given time
      +-- StepError                  raised into handlers when a step failed for good
     BaseException
      +-- Interrupt                  control flow of the step engine (user `except Exception` can't catch it)
@@ -46,16 +47,35 @@ class StepIdError(Error):
     """Raised for an invalid step id."""
 
 
-class NonRetriableError(Exception):
+class UserError(Exception):
+    """Base of the errors users raise, with the attributes Inngest's SDK gives them."""
+
+    is_retriable: bool = True
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    @property
+    def stack(self) -> str | None:
+        return "".join(traceback.format_exception(self))
+
+
+class NonRetriableError(UserError):
     """Raise to fail the function (or the step) at once, without further attempts."""
+
+    is_retriable = False
 
     def __init__(self, message: str | None = None, quiet: bool = False) -> None:
         super().__init__(message)
-        self.message = message
         self.quiet = quiet
 
 
-class RetryAfterError(Exception):
+class RetryAfterError(UserError):
     """Raise to retry at a given time: ms (int), a timedelta, or a datetime."""
 
     def __init__(
@@ -65,7 +85,6 @@ class RetryAfterError(Exception):
         quiet: bool = False,
     ) -> None:
         super().__init__(message)
-        self.message = message
         self.quiet = quiet
         if isinstance(retry_after, int):
             retry_after = datetime.timedelta(milliseconds=retry_after)
@@ -83,6 +102,8 @@ class RetryAfterError(Exception):
 
 class StepError(Exception):
     """Raised into a handler when a step failed after its retries (the memoized error)."""
+
+    is_retriable = False  # raised after the step's retries are exhausted
 
     def __init__(self, message: str, name: str, stack: str | None) -> None:
         super().__init__(message)

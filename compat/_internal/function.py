@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import inspect
+import logging
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from . import errors
+from . import const, errors
 
 if TYPE_CHECKING:
     from . import models
@@ -58,12 +59,15 @@ class Function(Generic[T]):
         retries: int | None = None,
         on_failure: Callable[..., Any] | None = None,
         middleware: Sequence[Any] | None = None,
-        output_type: object = None,
+        output_type: object = const.EmptySentinel,
         is_on_failure: bool = False,
+        logger: logging.Logger | logging.LoggerAdapter | None = None,  # type: ignore[type-arg]
     ) -> None:
         if not fn_id:
             raise ValueError("create_function: fn_id must be a non-empty string")
-        if retries is not None and (not isinstance(retries, int) or retries < 0):
+        if retries is not None and (
+            not isinstance(retries, int) or isinstance(retries, bool) or retries < 0
+        ):
             raise ValueError(
                 f"create_function(fn_id={fn_id!r}): retries must be an integer >= 0, got {retries!r}"
             )
@@ -76,6 +80,7 @@ class Function(Generic[T]):
         self._middleware = list(middleware or [])
         self._output_type = output_type
         self._is_on_failure = is_on_failure
+        self._logger = logger
         self._handler_takes_step = _takes_step_argument(handler)
         self._on_failure_fn: Function[Any] | None = None
         if on_failure is not None:
@@ -100,6 +105,7 @@ class Function(Generic[T]):
                 ],
                 retries=0,
                 is_on_failure=True,
+                logger=logger,
             )
 
     @property
@@ -139,6 +145,18 @@ class Function(Generic[T]):
         return inspect.iscoroutinefunction(self._handler)
 
     @property
+    def is_on_failure_handler_async(self) -> bool | None:
+        """None without an on_failure handler (as in Inngest's SDK)."""
+        if self._on_failure_fn is None:
+            return None
+        return self._on_failure_fn.is_handler_async
+
+    @property
+    def logger(self) -> logging.Logger | logging.LoggerAdapter:  # type: ignore[type-arg]
+        """The client's logger, which `ctx.logger` wraps."""
+        return self._logger if self._logger is not None else logging.getLogger("inngest")
+
+    @property
     def on_failure_fn_id(self) -> str | None:
         return None if self._on_failure_fn is None else self._on_failure_fn.id
 
@@ -149,6 +167,12 @@ class Function(Generic[T]):
     @property
     def is_on_failure(self) -> bool:
         return self._is_on_failure
+
+    def set_logger(self, logger: logging.Logger | logging.LoggerAdapter) -> None:  # type: ignore[type-arg]
+        """Called by `Inngest.set_logger` so `ctx.logger` follows the client's logger."""
+        self._logger = logger
+        if self._on_failure_fn is not None:
+            self._on_failure_fn.set_logger(logger)
 
     def get_id(self) -> str:
         return self.id

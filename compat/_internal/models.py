@@ -107,5 +107,5 @@ class Singleton(_Model):
 
 
 class SendEventsResult(_Model):
-    ids: list[str]
     error: str | None = None
+    ids: list[str] = pydantic.Field(default_factory=list)
