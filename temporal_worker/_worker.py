@@ -48,7 +48,7 @@ async def connect(*, attempts: int = 30) -> temporalio.client.Client:
     raise AssertionError("unreachable")
 
 
-def _sandbox() -> SandboxedWorkflowRunner:
+def workflow_runner() -> SandboxedWorkflowRunner:
     # Deterministic helpers the workflows use (CEL is a native extension) pass through the sandbox.
     return SandboxedWorkflowRunner(
         restrictions=SandboxRestrictions.default.with_passthrough_modules(
@@ -96,7 +96,7 @@ async def run_worker(
             task_queue=app.task_queue,
             workflows=[RunWorkflow],
             activities=activities.activities(),
-            workflow_runner=_sandbox(),
+            workflow_runner=workflow_runner(),
         )
         for app in specs
     ]
@@ -105,7 +105,7 @@ async def run_worker(
             client,
             task_queue=SYSTEM_TASK_QUEUE,
             workflows=[AppWorkflow, PausesWorkflow],
-            workflow_runner=_sandbox(),
+            workflow_runner=workflow_runner(),
         )
     )
     stop = stop or asyncio.Event()

@@ -247,3 +247,22 @@ async def steps_20(ctx: inngest.Context) -> float:
     for i in range(20):
         stamps.append(await ctx.step.run(f"s{i}", time.time))
     return (stamps[-1] - stamps[0]) / 19
+
+
+@client.create_function(fn_id="wait-key", trigger=inngest.TriggerEvent(event="cases/wait-key"))
+async def wait_key(ctx: inngest.Context) -> object:
+    got = await ctx.step.wait_for_event(
+        "w", event="cases/key-arrived", if_exp="async.data.key == event.data.key", timeout=60_000
+    )
+    return None if got is None else got.data["n"]
+
+
+@client.create_function(
+    fn_id="finished-listener",
+    trigger=inngest.TriggerEvent(
+        event="inngest/function.finished", expression="event.data.function_id == 'cases-two-steps'"
+    ),
+)
+async def finished_listener(ctx: inngest.Context) -> None:
+    data = ctx.event.data
+    record(data["event"]["data"]["key"], "finished", status=data["_inngest"]["status"], result=data.get("result"))

@@ -1,0 +1,58 @@
+"""No lost wake-up: every event accepted after a wait registered reaches it, via any gateway."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import uuid
+
+import httpx
+import pytest
+import temporalio.api.enums.v1
+from e2e_support import Process, Stack, eventually, free_port
+
+pytestmark = pytest.mark.temporal
+
+
+async def test_waits_resume_with_two_gateway_processes(stack: Stack, tmp_path) -> None:
+    """20 runs wait; each gets its event right after its wait registers, alternating gateways."""
+    port = free_port()
+    second = Process("gateway2", [sys.executable, "-m", "gateway", "--port", str(port)], stack.worker.env, tmp_path)
+    second.start()
+    http2 = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30)
+    try:
+        async def up() -> bool:
+            try:
+                return (await http2.get("/health")).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        await eventually(up, timeout=60, what="second gateway")
+        await asyncio.sleep(1.2)  # its registry cache
+        keys = [uuid.uuid4().hex[:10] for _ in range(20)]
+        event_ids = await stack.send([{"name": "cases/wait-key", "data": {"key": k}} for k in keys])
+        runs = [(await stack.runs(eid))[0]["run_id"] for eid in event_ids]
+
+        async def resume(i: int, key: str, run_id: str) -> None:
+            handle = stack.client.get_workflow_handle(run_id)
+
+            async def waiting() -> bool:
+                history = await handle.fetch_history()
+                return any(
+                    e.event_type == temporalio.api.enums.v1.EventType.EVENT_TYPE_TIMER_STARTED
+                    for e in history.events
+                )
+
+            await eventually(waiting, interval=0.02, what=f"run {run_id} to wait")
+            http = stack.http if i % 2 == 0 else http2
+            decoy = {"name": "cases/key-arrived", "data": {"key": key + "-other", "n": -1}}
+            real = {"name": "cases/key-arrived", "data": {"key": key, "n": i}}
+            r = await http.post("/e/k", json=[decoy, real])
+            assert 200 == r.status_code, r.text
+
+        await asyncio.gather(*(resume(i, k, r) for i, (k, r) in enumerate(zip(keys, runs))))
+        results = [await stack.finished_run(r) for r in runs]
+        assert list(range(20)) == [r["output"] for r in results]
+    finally:
+        await http2.aclose()
+        second.stop()
