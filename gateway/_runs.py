@@ -12,6 +12,7 @@ import datetime
 import logging
 from typing import Any, Final
 
+import temporal_worker
 import temporalio.client
 import temporalio.common
 import temporalio.exceptions
@@ -21,9 +22,8 @@ from . import _errors, _schemas
 
 logger = logging.getLogger(__name__)
 
-# Names shared with temporal_worker's data model (the run workflow's search attributes).
-SA_FUNCTION_ID: Final = temporalio.common.SearchAttributeKey.for_keyword("InngestFunctionId")
-SA_EVENT_ID: Final = temporalio.common.SearchAttributeKey.for_keyword("InngestEventId")
+SA_FUNCTION_ID: Final = temporal_worker.SA_FUNCTION_ID
+SA_EVENT_ID: Final = temporal_worker.SA_EVENT_ID
 
 RPC_TIMEOUT: Final = datetime.timedelta(seconds=10)
 MAX_RUNS_PER_EVENT: Final = 1000

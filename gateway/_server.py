@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
+import temporal_worker
 import uvicorn
 
-from . import _app, _logging, _settings
+from . import _app, _settings
 
 logger = logging.getLogger(__name__)
 
@@ -15,19 +15,9 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8288  # Inngest's dev server port, where stock SDKs in dev mode look
 
 
-def _logging_configurator() -> Callable[..., None]:
-    """temporal_worker's `configure_logging` when it provides one, else the gateway's own."""
-    try:
-        import temporal_worker
-    except ImportError:
-        return _logging.configure_logging
-    configure: Callable[..., None] | None = getattr(temporal_worker, "configure_logging", None)
-    return configure if configure is not None else _logging.configure_logging
-
-
 def run(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *, log_level: str = "INFO") -> None:
     """Serve the gateway (settings from the environment) until interrupted."""
-    _logging_configurator()(log_level)
+    temporal_worker.configure_logging(log_level)
     settings = _settings.get_settings()
     app = _app.create_app(settings)
     logger.info(

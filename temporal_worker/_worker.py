@@ -14,7 +14,7 @@ import temporalio.envconfig
 import temporalio.worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from . import _app_loader, _models, _registry, _schedules, _search_attributes
+from . import _app_loader, _registry, _schedules, _search_attributes
 from ._activities import StepActivities
 from ._registry import SYSTEM_TASK_QUEUE, Registry
 from ._routing import EventRouter

@@ -8,14 +8,12 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 import temporalio.client
 
 from temporal_worker._devserver import DevServer

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 import types
@@ -14,7 +13,7 @@ import pytest
 import temporalio.client
 
 import gateway
-from gateway import _errors, _logging, _routing
+from gateway import _errors, _routing
 
 
 def test_gateway_exports() -> None:
@@ -146,29 +145,6 @@ def test_build_router_without_exports_is_a_startup_error(monkeypatch: pytest.Mon
     monkeypatch.setitem(sys.modules, "temporal_worker", types.ModuleType("temporal_worker"))
     with pytest.raises(_errors.StartupError, match="does not export Registry and EventRouter"):
         _routing.build_router(object(), gateway.Settings())  # type: ignore[arg-type]
-
-
-def _record(**extra: Any) -> logging.LogRecord:
-    record = logging.LogRecord("gateway.x", logging.INFO, __file__, 1, "hello %s", ("you",), None)
-    record.__dict__.update(extra)
-    return record
-
-
-def test_json_formatter_keeps_extras() -> None:
-    line = _logging.JSONFormatter().format(_record(event_count=2, event_ids=["a", "b"]))
-    entry = json.loads(line)
-    assert ("info", "gateway.x", "hello you", 2, ["a", "b"]) == (
-        entry["level"],
-        entry["logger"],
-        entry["message"],
-        entry["event_count"],
-        entry["event_ids"],
-    )
-
-
-def test_text_formatter_appends_extras() -> None:
-    line = _logging.TextFormatter().format(_record(status=200))
-    assert line.endswith("gateway.x: hello you status=200")
 
 
 def test_main_help_lists_flags(capsys: pytest.CaptureFixture[str]) -> None:
