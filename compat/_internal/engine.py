@@ -83,20 +83,26 @@ def _finish(state: step_lib.ReplayState, outcome: Outcome) -> Outcome:
 
 def _outcome_of(state: step_lib.ReplayState, run: Callable[[], Any]) -> Outcome:
     """Shared tail of the sync and async paths: classify how the handler ended."""
+    outcome: Outcome | None = None
     try:
         value = run()
     except step_lib.StepInterrupt as interrupt:
-        return _finish(state, Outcome(status="planned", planned=interrupt.planned))
+        outcome = Outcome(status="planned", planned=interrupt.planned)
     except step_lib.StopInterrupt:
-        assert state.target_failure is not None
-        return _finish(state, _error_outcome(state.target_failure, status="step_failed"))
+        pass  # the targeted step failed: below
     except Exception as err:  # the handler's own error (outside the targeted step)
-        return _finish(state, _error_outcome(err))
-    try:
-        value = step_lib.normalize(value, "function output")
-    except errors.NonRetriableError as err:
-        return _finish(state, _error_outcome(err))
-    return _finish(state, Outcome(status="done", value=value))
+        outcome = _error_outcome(err)
+    else:
+        try:
+            outcome = Outcome(status="done", value=step_lib.normalize(value, "function output"))
+        except errors.NonRetriableError as err:
+            outcome = _error_outcome(err)
+    if state.target_failure is not None:
+        # The targeted step failed and will be retried. Whatever the handler did while unwinding
+        # (a `finally` that reaches another step, returns or raises) must not hide that failure.
+        return _finish(state, _error_outcome(state.target_failure, status="step_failed"))
+    assert outcome is not None, "StopInterrupt without a target failure"
+    return _finish(state, outcome)
 
 
 def _log_extra(fn: function_lib.Function[Any], req: Request) -> dict[str, Any]:

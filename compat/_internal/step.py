@@ -518,7 +518,14 @@ class ReplayLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
     def isEnabledFor(self, level: int) -> bool:  # noqa: N802 (logging's spelling)
         return not self._state.replaying and self.logger.isEnabledFor(level)
 
+    def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
+        """Add fn_id/run_id to the record, keeping the caller's own `extra` (which wins)."""
+        kwargs["extra"] = {**(self.extra or {}), **(kwargs.get("extra") or {})}
+        return msg, kwargs
+
     def log(self, level: int, msg: object, *args: Any, **kwargs: Any) -> None:
         if self.isEnabledFor(level):
             msg, kwargs = self.process(msg, kwargs)
+            # attribute the record to the user's code, not to this frame
+            kwargs["stacklevel"] = kwargs.get("stacklevel", 1) + 1
             self.logger.log(level, msg, *args, **kwargs)
