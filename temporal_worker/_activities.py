@@ -1,4 +1,4 @@
-"""Step activities: where user code runs (the handler is replayed by compat's step engine)."""
+"""Step activities: replay a function through its executor, run the targeted step, report the next."""
 
 from __future__ import annotations
 
@@ -14,10 +14,8 @@ from temporalio import activity
 from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
 
-from compat._internal import engine
-from compat._internal.function import Function
-
 from . import _expressions, _models
+from ._executors import ReplayRequest, StepExecutor
 from ._registry import SYSTEM_TASK_QUEUE, Registry
 from ._routing import EventRouter
 from ._settings import WorkerSettings
@@ -32,14 +30,14 @@ class StepActivities:
 
     def __init__(
         self,
-        functions: dict[str, Function[Any]],
+        executor: StepExecutor,
         *,
         client: temporalio.client.Client,
         registry: Registry,
         router: EventRouter,
         settings: WorkerSettings,
     ) -> None:
-        self._functions = functions
+        self._executor = executor
         self._client = client
         self._registry = registry
         self._router = router
@@ -49,45 +47,42 @@ class StepActivities:
         return [self.step, self.discover, self.register_wait, self.finish]
 
     # -- helpers ------------------------------------------------------------------------------
-    def _function(self, fn_id: str) -> Function[Any]:
-        fn = self._functions.get(fn_id)
-        if fn is None:
+    def _config(self, fn_id: str) -> dict[str, Any]:
+        config = self._executor.config(fn_id)
+        if config is None:
             raise ApplicationError(
                 f"function {fn_id!r} is not served by this worker (it serves: "
-                f"{', '.join(sorted(self._functions)) or 'nothing'}); start a worker with the app "
-                "that defines it",
+                f"{', '.join(self._executor.function_ids()) or 'nothing'}); start a worker with the "
+                "app that defines it",
                 type="FunctionNotFoundError",
                 non_retryable=True,
             )
-        return fn
-
-    def _config(self, fn: Function[Any]) -> dict[str, Any]:
         s = self._settings
         return {
-            "retries": fn.retries,
+            "retries": config.retries,
             "retry_initial_interval": s.retry_initial_interval,
             "retry_max_interval": s.retry_max_interval,
             "heartbeat_timeout": s.heartbeat_timeout,
             "step_timeout": s.step_timeout,
         }
 
-    async def _replay(self, inp: _models.StepInput, *, attempt: int, final: bool) -> engine.Outcome:
-        fn = self._function(inp.fn_id)
-        request = engine.Request(
-            event=inp.event,
-            events=inp.events,
-            run_id=inp.run_id,
-            attempt=attempt,
-            memo=inp.memo,
-            target=inp.target,
-            final_attempt=final,
-            send_events=self._router.send,
+    async def _replay(self, inp: _models.StepInput, *, attempt: int, final: bool) -> dict[str, Any]:
+        self._config(inp.fn_id)  # refuses functions this worker does not serve
+        return await self._executor.replay(
+            ReplayRequest(
+                fn_id=inp.fn_id,
+                run_id=inp.run_id,
+                event=inp.event,
+                events=inp.events,
+                memo=inp.memo,
+                target=inp.target,
+                attempt=attempt,
+                final_attempt=final,
+            )
         )
-        return await engine.execute(fn, request)
 
-    async def _prepare(self, outcome: engine.Outcome, inp: _models.StepInput) -> dict[str, Any]:
-        """Outcome as data for the workflow, with reported steps checked and resolved."""
-        out = outcome.to_dict()
+    async def _prepare(self, out: dict[str, Any], inp: _models.StepInput) -> dict[str, Any]:
+        """The outcome for the workflow, with reported steps checked and resolved."""
         for p in out["planned"]:
             if p["kind"] == "wait_for_event":
                 self._prepare_wait(p, inp.event)
@@ -145,16 +140,15 @@ class StepActivities:
             heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await heartbeat
-        if outcome.status == "step_failed":
-            error = outcome.error or {}
+        if outcome["status"] == "step_failed":
+            error = outcome["error"] or {}
+            delay = outcome.get("retry_after_seconds")
             raise ApplicationError(
                 error.get("message", ""),
                 error,
                 type=error.get("name", "Error"),
-                non_retryable=not outcome.retriable,
-                next_retry_delay=None
-                if outcome.retry_after_seconds is None
-                else timedelta(seconds=outcome.retry_after_seconds),
+                non_retryable=not outcome.get("retriable", True),
+                next_retry_delay=None if delay is None else timedelta(seconds=delay),
             )
         return await self._prepare(outcome, inp)
 
@@ -167,10 +161,9 @@ class StepActivities:
     @activity.defn(name=DISCOVER)
     async def discover(self, inp: _models.StepInput) -> dict[str, Any]:
         """Replay the handler without running any step: report what comes next."""
-        fn = self._function(inp.fn_id)
-        outcome = await self._replay(inp, attempt=inp.attempt, final=False)
-        out = await self._prepare(outcome, inp)
-        out["config"] = self._config(fn)
+        config = self._config(inp.fn_id)
+        out = await self._prepare(await self._replay(inp, attempt=inp.attempt, final=False), inp)
+        out["config"] = config
         return out
 
     @activity.defn(name=REGISTER_WAIT)

@@ -16,6 +16,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from . import _app_loader, _registry, _schedules, _search_attributes
 from ._activities import StepActivities
+from ._executors import CompatExecutor
 from ._registry import SYSTEM_TASK_QUEUE, Registry
 from ._routing import EventRouter
 from ._settings import WorkerSettings
@@ -84,7 +85,7 @@ async def run_worker(
     registry = Registry(client, ttl=1.0)
     router = EventRouter(client, registry)
     activities = StepActivities(
-        {fn.id: fn for fn in functions},
+        CompatExecutor({fn.id: fn for fn in functions}, router.send),
         client=client,
         registry=registry,
         router=router,

@@ -1,0 +1,85 @@
+"""Step executors: how a worker replays a function's handler for one step activity.
+
+The run workflow and the step activities do not care where user code lives. An executor takes a
+replay request (the event, the full memo, the targeted step) and returns an outcome dict:
+
+    {"status": "planned" | "done" | "error" | "step_failed",
+     "planned": [{"kind": "run" | "sleep" | "wait_for_event" | "invoke", "id", "hashed", "name",
+                  "opts": {...}, "parallel_mode": None | "wait" | "race"}],
+     "value": <return value when done>,
+     "error": {"name", "message", "stack"} | None, "retriable": bool, "retry_after_seconds": float | None,
+     "target_output": {"data": ...} | {"error": {...}} | None, "target_ran": bool}
+
+`CompatExecutor` runs functions written with `compat` in this process.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+from compat._internal import engine
+from compat._internal.function import Function
+
+
+@dataclasses.dataclass
+class ReplayRequest:
+    fn_id: str
+    run_id: str
+    event: dict[str, Any]
+    events: list[dict[str, Any]]
+    memo: dict[str, Any]  # always the full memo
+    target: str | None  # hashed id of the step.run to execute; None: discover only
+    attempt: int
+    final_attempt: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class FunctionConfig:
+    retries: int
+
+
+class StepExecutor(Protocol):
+    def function_ids(self) -> list[str]: ...
+
+    def config(self, fn_id: str) -> FunctionConfig | None:
+        """None when this executor does not serve `fn_id`."""
+
+    async def replay(self, request: ReplayRequest) -> dict[str, Any]: ...
+
+
+class CompatExecutor:
+    """Functions defined with `compat`, replayed in-process by compat's step engine."""
+
+    def __init__(
+        self,
+        functions: dict[str, Function[Any]],
+        send_events: Callable[[list[dict[str, Any]]], Awaitable[list[str]]],
+    ) -> None:
+        self._functions = functions
+        self._send_events = send_events
+
+    def function_ids(self) -> list[str]:
+        return sorted(self._functions)
+
+    def config(self, fn_id: str) -> FunctionConfig | None:
+        fn = self._functions.get(fn_id)
+        return None if fn is None else FunctionConfig(retries=fn.retries)
+
+    async def replay(self, request: ReplayRequest) -> dict[str, Any]:
+        fn = self._functions[request.fn_id]
+        outcome = await engine.execute(
+            fn,
+            engine.Request(
+                event=request.event,
+                events=request.events,
+                run_id=request.run_id,
+                attempt=request.attempt,
+                memo=request.memo,
+                target=request.target,
+                final_attempt=request.final_attempt,
+                send_events=self._send_events,
+            ),
+        )
+        return outcome.to_dict()
