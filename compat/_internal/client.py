@@ -52,8 +52,12 @@ class Inngest:
         self.app_version = app_version
         self.env = env or _env(const.EnvKey.ENV)
         self.logger = logger or logging.getLogger("inngest")
-        self.middleware = list(middleware or [])
-        self._serializer = serializer  # accepted for signature parity; outputs are JSON
+        if middleware:
+            raise errors.UnsupportedOptionError("middleware", f"<client {app_id}>")
+        if serializer is not None:
+            raise errors.UnsupportedOptionError("serializer", f"<client {app_id}>")
+        self.middleware: list[Any] = []
+        self._serializer = None  # step outputs are JSON
         self.signing_key = signing_key or _env(const.EnvKey.SIGNING_KEY)
         self.signing_key_fallback = _env(const.EnvKey.SIGNING_KEY_FALLBACK)
 
@@ -103,6 +107,8 @@ class Inngest:
         trigger: models.TriggerCron | models.TriggerEvent | list[models.TriggerCron | models.TriggerEvent],
     ) -> Callable[[Callable[..., Any]], function.Function[Any]]:
         """Decorator turning a handler `(ctx)` (or 0.4-style `(ctx, step)`) into a Function."""
+        if middleware:
+            raise errors.UnsupportedOptionError("middleware", fn_id)
         function.refuse_unsupported(
             fn_id,
             {

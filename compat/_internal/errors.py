@@ -30,8 +30,9 @@ class UnsupportedOptionError(Error):
         self.option = option
         self.fn_id = fn_id
         super().__init__(
-            f"create_function(fn_id={fn_id!r}): option {option!r} is not supported yet; "
-            "remove it, or wait for flow-control support (it would otherwise be silently ignored)"
+            f"{'Inngest' if fn_id.startswith('<client') else f'create_function(fn_id={fn_id!r})'}: "
+            f"option {option!r} is not supported yet; remove it (it would otherwise be silently "
+            "ignored)"
         )
 
 

@@ -471,3 +471,14 @@ async def test_client_send_connection_refused_raises_send_events_error() -> None
 def test_client_send_events_error_is_a_compat_error() -> None:
     assert issubclass(errors.SendEventsError, errors.Error)
     assert issubclass(errors.UnsupportedOptionError, errors.Error)
+
+
+def test_client_refuses_middleware_and_serializer_instead_of_ignoring_them() -> None:
+    """Options compat cannot honour raise, naming the option; nothing is silently dropped."""
+    with pytest.raises(errors.UnsupportedOptionError, match="'middleware'"):
+        inngest.Inngest(app_id="a", middleware=[object()])
+    with pytest.raises(errors.UnsupportedOptionError, match="'serializer'"):
+        inngest.Inngest(app_id="a", serializer=object())
+    client = inngest.Inngest(app_id="a")
+    with pytest.raises(errors.UnsupportedOptionError, match="'middleware'"):
+        client.create_function(fn_id="f", trigger=inngest.TriggerEvent(event="a/b"), middleware=[object()])
