@@ -14,7 +14,7 @@ from temporalio import activity
 from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
 
-from . import _expressions, _models
+from . import _expressions, _memo, _models
 from ._executors import ReplayRequest, StepExecutor
 from ._registry import SYSTEM_TASK_QUEUE, Registry
 from ._routing import EventRouter
@@ -38,6 +38,7 @@ class StepActivities:
         settings: WorkerSettings,
     ) -> None:
         self._executor = executor
+        self._memos = _memo.MemoCache()
         self._client = client
         self._registry = registry
         self._router = router
@@ -64,22 +65,58 @@ class StepActivities:
             "retry_max_interval": s.retry_max_interval,
             "heartbeat_timeout": s.heartbeat_timeout,
             "step_timeout": s.step_timeout,
+            "continue_as_new_after_steps": s.continue_as_new_after_steps,
         }
+
+    async def _full_memo(self, inp: _models.StepInput) -> dict[str, Any]:
+        """The run's whole memo: given in full, or cached here plus the delta, or asked for."""
+        if inp.memo_digest is None:
+            cached = self._memos.get(inp.run_id)
+            if cached is None or any(k not in inp.memo for k in cached.entries):
+                cached = _memo.RunMemo()
+            for key, value in inp.memo.items():
+                cached.add(key, value)
+            self._memos.put(inp.run_id, cached)
+            return dict(inp.memo)
+        cached = self._memos.get(inp.run_id) or _memo.RunMemo()
+        for key, value in inp.memo.items():
+            cached.add(key, value)
+        if cached.digest.value() == inp.memo_digest:
+            self._memos.hits += 1
+            self._memos.put(inp.run_id, cached)
+            return dict(cached.entries)
+        # Another worker ran some steps, or this one restarted: the workflow has the memo.
+        self._memos.misses += 1
+        full: dict[str, Any] = await self._client.get_workflow_handle(inp.run_id).query("__memo")
+        fresh = _memo.RunMemo.of(full)
+        if fresh.digest.value() != inp.memo_digest:
+            logger.warning(
+                "memo digest differs after query; using the workflow's memo",
+                extra={"run_id": inp.run_id, "expected": inp.memo_digest, "got": fresh.digest.value()},
+            )
+        self._memos.put(inp.run_id, fresh)
+        return dict(full)
 
     async def _replay(self, inp: _models.StepInput, *, attempt: int, final: bool) -> dict[str, Any]:
         self._config(inp.fn_id)  # refuses functions this worker does not serve
-        return await self._executor.replay(
+        memo = await self._full_memo(inp)
+        outcome = await self._executor.replay(
             ReplayRequest(
                 fn_id=inp.fn_id,
                 run_id=inp.run_id,
                 event=inp.event,
                 events=inp.events,
-                memo=inp.memo,
+                memo=memo,
                 target=inp.target,
                 attempt=attempt,
                 final_attempt=final,
             )
         )
+        if inp.target is not None and outcome.get("target_output") is not None:
+            cached = self._memos.get(inp.run_id)
+            if cached is not None:
+                cached.add(inp.target, outcome["target_output"])
+        return outcome
 
     async def _prepare(self, out: dict[str, Any], inp: _models.StepInput) -> dict[str, Any]:
         """The outcome for the workflow, with reported steps checked and resolved."""

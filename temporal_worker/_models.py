@@ -28,6 +28,8 @@ SCHEDULE_ID_PREFIX: Final = "inngest-cron:"
 SIGNAL_EVENT: Final = "inngest_event"  # pause router -> waiting run: {"step": hashed id, "event": {...}}
 
 DEFAULT_TASK_QUEUE_PREFIX: Final = "inngest:"
+# Functions of apps served over HTTP by a stock Inngest SDK run on this queue (the bridge worker).
+BRIDGE_TASK_QUEUE: Final = "inngest:bridge"
 
 
 def task_queue_for_app(app_id: str) -> str:
@@ -56,6 +58,10 @@ class FunctionSpec:
     name: str
     task_queue: str
     triggers: list[TriggerSpec]
+    # "compat": served in-process by a worker; "http": a stock SDK app called at `url`.
+    kind: str = "compat"
+    url: str | None = None  # http: the runtime URL as synced (`...?fnId=<id>&stepId=step`)
+    retries: int | None = None  # None: the default (4 retries, so 5 attempts)
 
 
 @dataclasses.dataclass
@@ -63,15 +69,23 @@ class AppSpec:
     app_id: str
     task_queue: str
     functions: list[FunctionSpec]
+    kind: str = "compat"
+    url: str | None = None  # http: the app's serve URL
+    sdk: str | None = None  # http: what the SDK said it is, e.g. "py:v0.5.19"
+    framework: str | None = None
 
 
 @dataclasses.dataclass
 class RunInput:
-    """Input of the run workflow (workflow type = function id, workflow id = run id)."""
+    """Input of the run workflow (workflow type = function id, workflow id = run id).
+
+    `state` is set only when a run continues as new: what the next run in the chain carries on.
+    """
 
     fn_id: str
     event: dict[str, Any]
     events: list[dict[str, Any]]
+    state: dict[str, Any] | None = None
 
 
 @dataclasses.dataclass
@@ -86,6 +100,9 @@ class StepInput:
     target: str | None
     attempt: int
     max_attempts: int
+    # When `memo_digest` is set, `memo` holds only the entries the workflow wrote itself; the rest
+    # comes from the worker's memo cache, or from the workflow (query) when the digest disagrees.
+    memo_digest: str | None = None
 
 
 def run_search_attributes(

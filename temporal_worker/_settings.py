@@ -31,6 +31,8 @@ class WorkerSettings:
     retry_max_interval: float = 7200.0
     heartbeat_timeout: float = 30.0  # a step on a dead worker is retried after this
     step_timeout: float = 7200.0  # Inngest's maximum step execution time
+    # Continue a run as new after this many memo writes (0: only when Temporal suggests it).
+    continue_as_new_after_steps: int = 0
     namespace: str = "default"
 
     @classmethod
@@ -40,6 +42,9 @@ class WorkerSettings:
             "retry_max_interval": _seconds("INNGEST_TEMPORAL_RETRY_MAX_INTERVAL", 7200.0),
             "heartbeat_timeout": _seconds("INNGEST_TEMPORAL_HEARTBEAT_TIMEOUT", 30.0),
             "step_timeout": _seconds("INNGEST_TEMPORAL_STEP_TIMEOUT", 7200.0),
+            "continue_as_new_after_steps": int(
+                os.environ.get("INNGEST_TEMPORAL_CONTINUE_AS_NEW_AFTER_STEPS", "0") or 0
+            ),
             "namespace": os.environ.get("TEMPORAL_NAMESPACE", "default") or "default",
         }
         values.update({k: v for k, v in overrides.items() if v is not None})

@@ -20,7 +20,7 @@ from temporalio.common import RawValue, RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError, TimeoutError
 
 with workflow.unsafe.imports_passed_through():
-    from . import _models
+    from . import _memo, _models
 
 DISCOVER = "__discover"
 REGISTER_WAIT = "__register_wait"
@@ -42,6 +42,7 @@ class _StepDone:
     lookahead: dict[str, Any] | None
     started_version: int
     ran: bool = True
+    own: bool = True  # written by the workflow itself (not a step.run output)
 
 
 def _error_of(err: BaseException) -> dict[str, Any]:
@@ -60,7 +61,10 @@ def _error_of(err: BaseException) -> dict[str, Any]:
 class RunWorkflow:
     def __init__(self) -> None:
         self._memo: dict[str, Any] = {}
+        self._digest = _memo.Digest()
+        self._own_keys: list[str] = []  # memo entries no step activity produced (sent along)
         self._version = 0  # bumped at every memo write: tells stale lookaheads apart
+        self._steps_this_run = 0
         self._inflight: dict[str, asyncio.Task[_StepDone]] = {}
         self._mode: str | None = None
         self._received: dict[str, Any] = {}
@@ -91,6 +95,8 @@ class RunWorkflow:
             event["ts"] = started_ms
         self._event = event
         self._events = [dict(e) for e in inp.events] or [event]
+        if inp.state:
+            self._restore(inp.state)
         try:
             value = await self._drive()
         except asyncio.CancelledError:
@@ -107,6 +113,48 @@ class RunWorkflow:
         await self._finish("Completed", result=value)
         return value
 
+    # -- memo -------------------------------------------------------------------------------
+    def _write(self, key: str, value: Any, *, own: bool) -> None:
+        self._memo[key] = value
+        self._digest.add(key, value)
+        if own:
+            self._own_keys.append(key)
+        self._version += 1
+        self._steps_this_run += 1
+
+    def _restore(self, state: dict[str, Any]) -> None:
+        own = set(state["own_keys"])
+        for key, value in state["memo"].items():
+            self._memo[key] = value
+            self._digest.add(key, value)
+            if key in own:
+                self._own_keys.append(key)
+        self._fn_attempt = int(state["fn_attempt"])
+        self._config = dict(state["config"])
+
+    def _should_continue_as_new(self) -> bool:
+        every = int(self._config.get("continue_as_new_after_steps") or 0)
+        if every and self._steps_this_run >= every:
+            return True
+        return workflow.info().is_continue_as_new_suggested()
+
+    async def _continue_as_new(self) -> None:
+        """Start the next run of the chain (same workflow id) with the memo; history starts over."""
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        workflow.continue_as_new(
+            _models.RunInput(
+                fn_id=self._fn_id,
+                event=self._event,
+                events=self._events,
+                state={
+                    "memo": self._memo,
+                    "own_keys": self._own_keys,
+                    "fn_attempt": self._fn_attempt,
+                    "config": self._config,
+                },
+            )
+        )
+
     # -- the scheduler ------------------------------------------------------------------------
     async def _drive(self) -> Any:
         outcome = await self._discover()
@@ -118,6 +166,8 @@ class RunWorkflow:
                 await self._retry_function(outcome)
                 outcome = await self._discover()
                 continue
+            if not self._inflight and self._should_continue_as_new():
+                await self._continue_as_new()
             self._schedule(outcome["planned"])
             outcome = await self._next_outcome()
 
@@ -127,8 +177,7 @@ class RunWorkflow:
             if h in self._memo or h in self._inflight:
                 continue
             if p.get("error"):  # refused when reported (bad wait expression, unknown invoke target)
-                self._memo[h] = {"error": p["error"]}
-                self._version += 1
+                self._write(h, {"error": p["error"]}, own=True)
                 continue
             self._mode = p.get("parallel_mode")
             self._inflight[h] = asyncio.create_task(self._run_step(p, self._version))
@@ -147,8 +196,7 @@ class RunWorkflow:
                 del self._inflight[result.hashed]
                 trusted = result.lookahead is not None and result.started_version == self._version
                 if result.ran:
-                    self._memo[result.hashed] = result.value
-                    self._version += 1
+                    self._write(result.hashed, result.value, own=result.own)
                     self._unreached = 0
                 else:
                     self._unreached += 1
@@ -184,23 +232,26 @@ class RunWorkflow:
         return min(initial * 2 ** (attempt - 1), float(self._config["retry_max_interval"]))
 
     # -- activities ---------------------------------------------------------------------------
-    def _step_input(self, target: str | None, attempt: int = 0) -> _models.StepInput:
+    def _step_input(self, target: str | None, attempt: int = 0, *, full: bool) -> _models.StepInput:
+        """Local activities get the full memo (their input stays out of history); step activities
+        get the workflow's own entries and the digest (history grows with state, not steps x state)."""
         return _models.StepInput(
             fn_id=self._fn_id,
             run_id=self._run_id,
             event=self._event,
             events=self._events,
-            memo=self._memo,
+            memo=self._memo if full else {k: self._memo[k] for k in self._own_keys},
             target=target,
             attempt=attempt,
             max_attempts=int(self._config.get("retries", 0)) + 1,
+            memo_digest=None if full else self._digest.value(),
         )
 
     async def _discover(self) -> dict[str, Any]:
         try:
             outcome: dict[str, Any] = await workflow.execute_local_activity(
                 DISCOVER,
-                self._step_input(None, self._fn_attempt),
+                self._step_input(None, self._fn_attempt, full=True),
                 start_to_close_timeout=_LA_TIMEOUT,
                 retry_policy=_LA_RETRY,
                 summary="discover",
@@ -225,7 +276,7 @@ class RunWorkflow:
         if kind == "run":
             outcome: dict[str, Any] = await workflow.execute_activity(
                 p["id"],
-                self._step_input(h),
+                self._step_input(h, full=False),
                 activity_id=p["id"],
                 summary=p["id"],
                 retry_policy=self._retry_policy(),
@@ -233,8 +284,8 @@ class RunWorkflow:
                 heartbeat_timeout=timedelta(seconds=float(self._config["heartbeat_timeout"])),
             )
             if not outcome.get("target_ran"):
-                return _StepDone(h, None, outcome, version, ran=False)
-            return _StepDone(h, outcome["target_output"], outcome, version)
+                return _StepDone(h, None, outcome, version, ran=False, own=False)
+            return _StepDone(h, outcome["target_output"], outcome, version, own=False)
         if kind == "sleep":
             await workflow.sleep(self._sleep_seconds(p["opts"]), summary=p["id"])
             return _StepDone(h, None, None, version)

@@ -266,3 +266,14 @@ async def wait_key(ctx: inngest.Context) -> object:
 async def finished_listener(ctx: inngest.Context) -> None:
     data = ctx.event.data
     record(data["event"]["data"]["key"], "finished", status=data["_inngest"]["status"], result=data.get("result"))
+
+
+@client.create_function(fn_id="many-steps", trigger=inngest.TriggerEvent(event="cases/many-steps"))
+async def many_steps(ctx: inngest.Context) -> dict:
+    n = ctx.event.data.get("n", 60)
+    size = ctx.event.data.get("size", 0)
+    total = 0
+    for i in range(n):
+        out = await ctx.step.run(f"s{i}", lambda i=i: {"i": i, "pad": "x" * size})
+        total += out["i"]
+    return {"total": total, "steps": n}

@@ -31,6 +31,8 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
         # Short retry backoff and heartbeat timeout keep the suite fast (defaults: 15 s and 30 s).
         "INNGEST_TEMPORAL_RETRY_INITIAL_INTERVAL": "1s",
         "INNGEST_TEMPORAL_HEARTBEAT_TIMEOUT": "2s",
+        # Runs longer than this continue as new (tested with 60-step runs; other cases stay below).
+        "INNGEST_TEMPORAL_CONTINUE_AS_NEW_AFTER_STEPS": "25",
         "PYTHONUNBUFFERED": "1",
     }
     port = free_port()
