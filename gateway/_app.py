@@ -17,6 +17,7 @@ from . import (
     _routes_events,
     _routes_health,
     _routes_runs,
+    _routes_sdk,
     _routing,
     _settings,
 )
@@ -32,6 +33,8 @@ Inngest's wire API on top of Temporal.
 - `POST /e/{event_key}` accepts events, as Inngest's event API does.
 - `/v1/...` answers Inngest's REST API for runs from Temporal.
 - `GET /health` reports whether Temporal answers.
+- `POST /fn/register` syncs a stock Inngest SDK app (its functions run on the bridge worker);
+  `POST /fn/sync` asks the app at a URL to sync.
 
 Errors are `{"error": "...", "status": N}`, plus the offending `field` and, on the event API,
 the `ids` of events accepted before an invalid one.
@@ -94,6 +97,8 @@ async def _lifespan(app: fastapi.FastAPI) -> AsyncIterator[None]:
         built_router = app.state.router is None
         if built_router:
             app.state.router = _routing.build_router(client, settings)
+        # SDK app syncs refresh the router's own registry, so their functions route at once.
+        app.state.registry = getattr(app.state.router, "registry", None)
     except _errors.StartupError as err:
         logger.error("gateway cannot start: %s", err)
         raise
@@ -102,6 +107,7 @@ async def _lifespan(app: fastapi.FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         app.state.temporal = None
+        app.state.registry = None
         if built_router:
             app.state.router = None
         logger.info("gateway stopped")
@@ -131,4 +137,5 @@ def create_app(
     app.include_router(_routes_events.router)
     app.include_router(_routes_runs.router)
     app.include_router(_routes_health.router)
+    app.include_router(_routes_sdk.router)
     return app

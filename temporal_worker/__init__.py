@@ -11,8 +11,17 @@ from temporal_worker._models import (
     RunInput,
     TriggerSpec,
 )
-from temporal_worker._registry import Registry, sync_app
+from temporal_worker._models import BRIDGE_TASK_QUEUE
+from temporal_worker._registry import Registry, app_to_dict, sync_app
 from temporal_worker._routing import EventRouter
+from temporal_worker._schedules import reconcile_schedules
+from temporal_worker._sdk_protocol import (
+    RegistrationError,
+    app_from_registration,
+    canonical_json,
+    verify_signature,
+)
+from temporal_worker._sdk_protocol import sign as sign_body
 from temporal_worker._settings import WorkerSettings
 from temporal_worker._worker import connect, run_worker
 
@@ -26,6 +35,15 @@ __all__ = [
     "WorkerSettings",
     "sync_app",
     "configure_logging",
+    # stock SDK apps (the bridge)
+    "BRIDGE_TASK_QUEUE",
+    "RegistrationError",
+    "app_from_registration",
+    "app_to_dict",
+    "canonical_json",
+    "reconcile_schedules",
+    "sign_body",
+    "verify_signature",
     # data
     "AppSpec",
     "FunctionSpec",

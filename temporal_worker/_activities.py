@@ -98,6 +98,7 @@ class StepActivities:
         return dict(full)
 
     async def _replay(self, inp: _models.StepInput, *, attempt: int, final: bool) -> dict[str, Any]:
+        await self._executor.prepare(inp.fn_id)
         self._config(inp.fn_id)  # refuses functions this worker does not serve
         memo = await self._full_memo(inp)
         outcome = await self._executor.replay(
@@ -198,6 +199,7 @@ class StepActivities:
     @activity.defn(name=DISCOVER)
     async def discover(self, inp: _models.StepInput) -> dict[str, Any]:
         """Replay the handler without running any step: report what comes next."""
+        await self._executor.prepare(inp.fn_id)
         config = self._config(inp.fn_id)
         out = await self._prepare(await self._replay(inp, attempt=inp.attempt, final=False), inp)
         out["config"] = config

@@ -3,10 +3,12 @@
     inngest-temporal dev --app examples.shop     dev server + gateway + worker, reload on change
     inngest-temporal worker --app examples.shop  serve an app's functions (TEMPORAL_ADDRESS)
     inngest-temporal gateway --port 8288         serve the event and REST API
+    inngest-temporal bridge                      run stock Inngest SDK apps (synced over HTTP)
 
 `dev` supervises child processes: the Temporal dev server (unless TEMPORAL_ADDRESS names a
-server), `python -m gateway` and `python -m temporal_worker worker`. It restarts the worker when
-the app's source changes or the worker dies, and stops everything in order on Ctrl-C/SIGTERM.
+server), `python -m gateway`, `python -m temporal_worker worker` and `python -m temporal_worker
+bridge`. It restarts the worker when the app's source changes or the worker dies, restarts the
+bridge when it dies, and stops everything in order on Ctrl-C/SIGTERM.
 """
 
 from __future__ import annotations
@@ -151,6 +153,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="module with the functions to serve, e.g. examples.shop",
     )
 
+    commands.add_parser(
+        "bridge",
+        parents=[common],
+        help="run the functions of stock Inngest SDK apps synced through the gateway "
+        "(INNGEST_SIGNING_KEY signs calls to the apps)",
+    )
+
     gateway = commands.add_parser(
         "gateway",
         parents=[common],
@@ -179,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
         return _run_dev(args)
     if args.command == "worker":
         return _run_worker(args)
+    if args.command == "bridge":
+        return _run_bridge(args)
     return _run_gateway(args)
 
 
@@ -219,6 +230,27 @@ async def _worker_main(app: str) -> int:
     stop = asyncio.Event()
     _install_stop_handlers(stop, what="worker")
     await _worker.run_worker(app, stop=stop)
+    return 0
+
+
+def _run_bridge(args: argparse.Namespace) -> int:
+    try:
+        code = asyncio.run(_bridge_main())
+    except Exception:
+        logger.exception("bridge worker failed")
+        code = 1
+    logging.shutdown()  # see _run_worker: leave without finalizers
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+async def _bridge_main() -> int:
+    from temporal_worker import _bridge_worker
+
+    stop = asyncio.Event()
+    _install_stop_handlers(stop, what="bridge")
+    await _bridge_worker.run_bridge(stop=stop)
     return 0
 
 
@@ -394,6 +426,7 @@ class DevSupervisor:
         gateway: ChildProcess,
         worker: ChildProcess,
         server: _devserver.DevServer | None = None,
+        bridge: ChildProcess | None = None,
         watch: Sequence[WatchTarget] = (),
         stop: asyncio.Event | None = None,
         debounce_ms: int = 1600,
@@ -403,6 +436,7 @@ class DevSupervisor:
         self.gateway = gateway
         self.worker = worker
         self.server = server
+        self.bridge = bridge
         self.watch = list(watch)
         self.stop_event = stop or asyncio.Event()
         self.debounce_ms = debounce_ms
@@ -413,6 +447,8 @@ class DevSupervisor:
     def force(self) -> None:
         """Kill everything now (second Ctrl-C)."""
         self.worker.kill()
+        if self.bridge is not None:
+            self.bridge.kill()
         self.gateway.kill()
         if self.server is not None:
             self.server.kill()
@@ -421,14 +457,17 @@ class DevSupervisor:
         try:
             await self.gateway.start()
             await self.worker.start()
+            if self.bridge is not None:
+                await self.bridge.start()
             return await self._supervise()
         finally:
             await self.shutdown()
 
     async def shutdown(self) -> None:
-        """Stop the worker, then the gateway, then the dev server."""
-        for child in (self.worker, self.gateway):
-            await child.stop()
+        """Stop the worker (and the bridge), then the gateway, then the dev server."""
+        for child in (self.worker, self.bridge, self.gateway):
+            if child is not None:
+                await child.stop()
         if self.server is not None:
             await self.server.stop()
 
@@ -441,6 +480,7 @@ class DevSupervisor:
             "gateway": asyncio.ensure_future(self.gateway.wait()),
             "worker": asyncio.ensure_future(self.worker.wait()),
             "server": asyncio.ensure_future(self.server.wait()) if self.server else None,
+            "bridge": asyncio.ensure_future(self.bridge.wait()) if self.bridge else None,
             "change": asyncio.ensure_future(changes.get()),
             "watcher": (
                 asyncio.ensure_future(
@@ -478,6 +518,15 @@ class DevSupervisor:
                         },
                     )
                     return 1
+                if tasks["bridge"] is not None and tasks["bridge"] in done:
+                    assert self.bridge is not None
+                    logger.warning(
+                        "bridge worker exited unexpectedly; restarting it",
+                        extra={"returncode": tasks["bridge"].result()},
+                    )
+                    await asyncio.sleep(self.backoff_min)
+                    await self.bridge.start()
+                    tasks["bridge"] = asyncio.ensure_future(self.bridge.wait())
                 if tasks["watcher"] is not None and tasks["watcher"] in done:
                     watcher = tasks["watcher"]
                     tasks["watcher"] = None
@@ -565,6 +614,20 @@ def dev_commands(args: argparse.Namespace) -> tuple[list[str], list[str]]:
     return gateway, worker
 
 
+def bridge_command(args: argparse.Namespace) -> list[str]:
+    """The bridge worker command line `dev` runs (stock SDK apps synced through the gateway)."""
+    return [
+        sys.executable,
+        "-m",
+        "temporal_worker",
+        "bridge",
+        "--log-level",
+        args.log_level,
+        "--log-format",
+        args.log_format,
+    ]
+
+
 def _run_dev(args: argparse.Namespace) -> int:
     try:
         return asyncio.run(_dev_main(args))
@@ -614,6 +677,7 @@ async def _dev_main(args: argparse.Namespace) -> int:
         supervisor = DevSupervisor(
             gateway=ChildProcess("gateway", gateway_cmd, env=env),
             worker=ChildProcess("worker", worker_cmd, env=env),
+            bridge=ChildProcess("bridge", bridge_command(args), env=env),
             server=server,
             watch=watch,
             stop=stop,

@@ -10,7 +10,8 @@ replay request (the event, the full memo, the targeted step) and returns an outc
      "error": {"name", "message", "stack"} | None, "retriable": bool, "retry_after_seconds": float | None,
      "target_output": {"data": ...} | {"error": {...}} | None, "target_ran": bool}
 
-`CompatExecutor` runs functions written with `compat` in this process.
+`CompatExecutor` runs functions written with `compat` in this process; `HttpExecutor`
+(`_http_executor`) calls stock Inngest SDK apps over HTTP.
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ class FunctionConfig:
 class StepExecutor(Protocol):
     def function_ids(self) -> list[str]: ...
 
+    async def prepare(self, fn_id: str) -> None:
+        """Called before `config`/`replay` for `fn_id`: load what they need (may be a no-op)."""
+
     def config(self, fn_id: str) -> FunctionConfig | None:
         """None when this executor does not serve `fn_id`."""
 
@@ -62,6 +66,9 @@ class CompatExecutor:
 
     def function_ids(self) -> list[str]:
         return sorted(self._functions)
+
+    async def prepare(self, fn_id: str) -> None:
+        return None  # every function is loaded at start
 
     def config(self, fn_id: str) -> FunctionConfig | None:
         fn = self._functions.get(fn_id)

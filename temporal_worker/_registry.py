@@ -35,10 +35,21 @@ def app_from_dict(raw: dict[str, Any]) -> _models.AppSpec:
             name=f["name"],
             task_queue=f["task_queue"],
             triggers=[_models.TriggerSpec(**t) for t in f.get("triggers", [])],
+            kind=f.get("kind") or "compat",
+            url=f.get("url"),
+            retries=f.get("retries"),
         )
         for f in raw.get("functions", [])
     ]
-    return _models.AppSpec(app_id=raw["app_id"], task_queue=raw["task_queue"], functions=functions)
+    return _models.AppSpec(
+        app_id=raw["app_id"],
+        task_queue=raw["task_queue"],
+        functions=functions,
+        kind=raw.get("kind") or "compat",
+        url=raw.get("url"),
+        sdk=raw.get("sdk"),
+        framework=raw.get("framework"),
+    )
 
 
 class Registry:

@@ -39,6 +39,11 @@ class EventRouter:
         self._client = client
         self._registry = registry
 
+    @property
+    def registry(self) -> Registry:
+        """The function registry this router matches events against."""
+        return self._registry
+
     async def send(self, events: list[dict[str, Any]]) -> list[str]:
         """Route each event; returns the internal ids (ULIDs), in order."""
         functions = await self._registry.functions()

@@ -1,0 +1,119 @@
+"""The bridge stack: Temporal dev server + gateway + bridge worker, and stock SDK apps on free ports.
+
+Apps are the stock `inngest` SDK from PyPI (FastAPI and Flask flavours of tests/bridge/py_app.py)
+and the stock npm `inngest` (tests/bridge/ts_app), each a subprocess synced through the gateway.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+import temporalio.client
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
+
+from e2e_support import REPO, Process, eventually, free_port  # noqa: E402
+
+from bridge_support import BridgeStack, SdkApp  # noqa: E402
+from temporal_worker._devserver import DevServer  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+
+
+async def _http_up(url: str) -> bool:
+    try:
+        async with httpx.AsyncClient(timeout=2) as http:
+            await http.get(url)
+        return True
+    except httpx.TransportError:
+        return False
+
+
+@pytest.fixture(scope="session")
+async def bridge(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[BridgeStack]:
+    base = tmp_path_factory.mktemp("bridge")
+    records = base / "records"
+    records.mkdir()
+    server = DevServer(port=free_port(), ui=False, data_dir=None)
+    await server.start()
+    client = await temporalio.client.Client.connect(server.address)
+    env = {
+        **os.environ,
+        "TEMPORAL_ADDRESS": server.address,
+        "PYTHONPATH": str(REPO),
+        "INNGEST_TEMPORAL_RETRY_INITIAL_INTERVAL": "1s",
+        "INNGEST_TEMPORAL_HEARTBEAT_TIMEOUT": "5s",
+        "PYTHONUNBUFFERED": "1",
+    }
+    for name in ("INNGEST_SIGNING_KEY", "INNGEST_SIGNING_KEY_FALLBACK", "INNGEST_DEV", "GATEWAY_MODE"):
+        env.pop(name, None)
+    port = free_port()
+    gateway = Process("bridge-gateway", [sys.executable, "-m", "gateway", "--port", str(port)], env, base)
+    worker = Process("bridge-worker", [sys.executable, "-m", "temporal_worker", "bridge"], env, base)
+    gateway.start()
+    worker.start()
+    stack = BridgeStack(server, client, f"http://127.0.0.1:{port}", gateway, worker, records, base, env)
+    try:
+        await eventually(lambda: _http_up(f"{stack.gateway_url}/health"), timeout=60, what="gateway")
+        yield stack
+    except BaseException:
+        print(stack.logs())
+        raise
+    finally:
+        await stack.aclose()
+        worker.stop()
+        gateway.stop()
+        await server.stop()
+
+
+async def _start_app(bridge: BridgeStack, app: SdkApp) -> SdkApp:
+    app.start()
+    await eventually(lambda: _http_up(app.url), timeout=60, what=f"{app.name} to listen")
+    await bridge.sync(app.url)
+    return app
+
+
+@pytest.fixture(scope="session")
+async def fastapi_app(bridge: BridgeStack) -> AsyncIterator[SdkApp]:
+    app = SdkApp.python(bridge, "fastapi")
+    try:
+        yield await _start_app(bridge, app)
+    except BaseException:
+        print(app.process.tail())
+        raise
+    finally:
+        app.process.stop()
+
+
+@pytest.fixture(scope="session")
+async def flask_app(bridge: BridgeStack) -> AsyncIterator[SdkApp]:
+    app = SdkApp.python(bridge, "flask")
+    try:
+        yield await _start_app(bridge, app)
+    finally:
+        app.process.stop()
+
+
+@pytest.fixture(scope="session")
+async def ts_app(bridge: BridgeStack) -> AsyncIterator[SdkApp]:
+    if not (HERE / "ts_app" / "node_modules" / "inngest").is_dir():
+        pytest.fail(
+            "tests/bridge/ts_app has no node_modules: run `npm ci --prefix tests/bridge/ts_app` "
+            "(make test does)"
+        )
+    app = SdkApp.node(bridge)
+    try:
+        yield await _start_app(bridge, app)
+    finally:
+        app.process.stop()
+
+
+@pytest.fixture(params=["fastapi", "flask"])
+def py_app(request: pytest.FixtureRequest) -> SdkApp:
+    app: SdkApp = request.getfixturevalue(f"{request.param}_app")
+    return app
