@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import AsyncIterator
 from typing import Final
 
 import fastapi
+import temporal_worker
 import temporalio.client
 
 from . import (
@@ -23,9 +22,6 @@ from . import (
 )
 
 logger = logging.getLogger(__name__)
-
-FIRST_RETRY_DELAY: Final = 0.25
-MAX_RETRY_DELAY: Final = 4.0
 
 _DESCRIPTION: Final = """\
 Inngest's wire API on top of Temporal.
@@ -42,47 +38,17 @@ the `ids` of events accepted before an invalid one.
 
 
 async def connect_temporal(settings: _settings.Settings) -> temporalio.client.Client:
-    """Connect to Temporal, retrying with backoff for `temporal_connect_timeout_seconds`."""
-    address = settings.temporal_address
-    namespace = settings.temporal_namespace
-    deadline = time.monotonic() + settings.temporal_connect_timeout_seconds
-    delay = FIRST_RETRY_DELAY
-    attempt = 0
-    while True:
-        attempt += 1
-        remaining = deadline - time.monotonic()
-        try:
-            client = await asyncio.wait_for(
-                temporalio.client.Client.connect(address, namespace=namespace),
-                timeout=max(remaining, 0.1),
-            )
-        except Exception as err:  # connection errors come as RuntimeError, TimeoutError, ...
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise _errors.StartupError(
-                    f"could not connect to Temporal at {address} (namespace {namespace!r}) within"
-                    f" {settings.temporal_connect_timeout_seconds:g} s after {attempt} attempts:"
-                    f" {err or type(err).__name__}. Start Temporal (e.g. `temporal server"
-                    " start-dev`) or point GATEWAY_TEMPORAL_ADDRESS / TEMPORAL_ADDRESS at it"
-                ) from err
-            wait = min(delay, remaining)
-            logger.warning(
-                "Temporal not reachable yet, retrying",
-                extra={
-                    "temporal_address": address,
-                    "attempt": attempt,
-                    "retry_in_s": round(wait, 2),
-                    "error": str(err) or type(err).__name__,
-                },
-            )
-            await asyncio.sleep(wait)
-            delay = min(delay * 2, MAX_RETRY_DELAY)
-            continue
-        logger.info(
-            "connected to Temporal",
-            extra={"temporal_address": address, "namespace": namespace, "attempt": attempt},
+    """Connect to Temporal, retrying for `temporal_connect_timeout_seconds` (one client per app)."""
+    try:
+        return await temporal_worker.connect(
+            target_host=settings.temporal_address,
+            namespace=settings.temporal_namespace,
+            timeout=settings.temporal_connect_timeout_seconds,
         )
-        return client
+    except RuntimeError as err:
+        raise _errors.StartupError(
+            f"{err} (the gateway reads GATEWAY_TEMPORAL_ADDRESS, then TEMPORAL_ADDRESS)"
+        ) from err
 
 
 @contextlib.asynccontextmanager

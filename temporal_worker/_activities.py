@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
@@ -23,6 +24,8 @@ from ._system_workflows import PausesState
 from ._workflow import DISCOVER, FINISH, REGISTER_WAIT
 
 logger = logging.getLogger(__name__)
+
+_TEMPORAL_PAYLOAD_LIMIT = 2 * 1024 * 1024 - 64 * 1024  # 2 MiB, less room for the envelope
 
 
 class StepActivities:
@@ -66,6 +69,8 @@ class StepActivities:
             "heartbeat_timeout": s.heartbeat_timeout,
             "step_timeout": s.step_timeout,
             "continue_as_new_after_steps": s.continue_as_new_after_steps,
+            "max_steps": s.max_steps,
+            "max_state_bytes": s.max_state_bytes,
         }
 
     async def _full_memo(self, inp: _models.StepInput) -> dict[str, Any]:
@@ -188,7 +193,23 @@ class StepActivities:
                 non_retryable=not outcome.get("retriable", True),
                 next_retry_delay=None if delay is None else timedelta(seconds=delay),
             )
+        self._check_payload_size(outcome, activity.info().activity_type)
         return await self._prepare(outcome, inp)
+
+    def _check_payload_size(self, outcome: dict[str, Any], step_id: str) -> None:
+        """Without a payload store, Temporal refuses payloads over 2 MiB: say so, naming the step."""
+        output = outcome.get("target_output")
+        if self._settings.payload_store or output is None:
+            return
+        size = len(json.dumps(output))
+        if size > _TEMPORAL_PAYLOAD_LIMIT:
+            raise ApplicationError(
+                f"output of step {step_id!r} is {size} bytes; Temporal stores at most "
+                f"{_TEMPORAL_PAYLOAD_LIMIT} bytes per payload. Set INNGEST_TEMPORAL_PAYLOAD_STORE "
+                "(a claim-check store for large payloads) to allow up to 4 MiB per step",
+                type="OutputTooLargeError",
+                non_retryable=True,
+            )
 
     async def _heartbeat(self) -> None:
         interval = max(self._settings.heartbeat_timeout / 3.0, 0.2)

@@ -15,29 +15,38 @@ import json
 from typing import Any
 
 
-def entry_hash(key: str, value: Any) -> int:
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
+def entry_hash(key: str, canonical: str) -> int:
     """Hash of one memo entry over its canonical JSON (key order and whitespace do not matter)."""
-    canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return int.from_bytes(hashlib.sha256(f"{key}\x00{canonical}".encode()).digest()[:16], "big")
 
 
 def digest(memo: dict[str, Any]) -> str:
-    acc = 0
+    d = Digest()
     for key, value in memo.items():
-        acc ^= entry_hash(key, value)
-    return f"{acc:032x}:{len(memo)}"
+        d.add(key, value)
+    return d.value()
 
 
 class Digest:
-    """The digest of a memo, kept up to date entry by entry (each key is written once)."""
+    """The digest of a memo, kept up to date entry by entry (each key is written once).
+
+    Also counts the memo's size in JSON bytes (Inngest's run-state limit applies to it).
+    """
 
     def __init__(self) -> None:
         self._acc = 0
         self._count = 0
+        self.bytes = 0
 
     def add(self, key: str, value: Any) -> None:
-        self._acc ^= entry_hash(key, value)
+        canonical = _canonical(value)
+        self._acc ^= entry_hash(key, canonical)
         self._count += 1
+        self.bytes += len(canonical)
 
     def value(self) -> str:
         return f"{self._acc:032x}:{self._count}"

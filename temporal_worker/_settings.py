@@ -33,6 +33,9 @@ class WorkerSettings:
     step_timeout: float = 7200.0  # Inngest's maximum step execution time
     # Continue a run as new after this many memo writes (0: only when Temporal suggests it).
     continue_as_new_after_steps: int = 0
+    max_steps: int = 1000  # Inngest's default step limit per run
+    max_state_bytes: int = 32 * 1024 * 1024  # Inngest's run state limit
+    payload_store: str | None = None  # INNGEST_TEMPORAL_PAYLOAD_STORE: claim check for big payloads
     namespace: str = "default"
 
     @classmethod
@@ -45,6 +48,8 @@ class WorkerSettings:
             "continue_as_new_after_steps": int(
                 os.environ.get("INNGEST_TEMPORAL_CONTINUE_AS_NEW_AFTER_STEPS", "0") or 0
             ),
+            "payload_store": os.environ.get("INNGEST_TEMPORAL_PAYLOAD_STORE", "").strip() or None,
+            "max_steps": int(os.environ.get("INNGEST_TEMPORAL_MAX_STEPS", "1000") or 1000),
             "namespace": os.environ.get("TEMPORAL_NAMESPACE", "default") or "default",
         }
         values.update({k: v for k, v in overrides.items() if v is not None})

@@ -14,7 +14,7 @@ import temporalio.envconfig
 import temporalio.worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from . import _app_loader, _registry, _schedules, _search_attributes
+from . import _app_loader, _payloads, _registry, _schedules, _search_attributes
 from ._activities import StepActivities
 from ._executors import CompatExecutor
 from ._registry import SYSTEM_TASK_QUEUE, Registry
@@ -26,27 +26,60 @@ from ._workflow import RunWorkflow
 logger = logging.getLogger(__name__)
 
 
-async def connect(*, attempts: int = 30) -> temporalio.client.Client:
-    """Connect to Temporal (TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE / profiles), retrying at startup."""
+# Resources the payload store holds open (an S3 client) for the life of the process.
+_RESOURCES = contextlib.AsyncExitStack()
+
+
+async def connect(
+    *,
+    target_host: str | None = None,
+    namespace: str | None = None,
+    timeout: float = 60.0,
+) -> temporalio.client.Client:
+    """Connect to Temporal, retrying with backoff for up to `timeout` seconds.
+
+    Address and namespace: the arguments, else TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE / a Temporal
+    config profile, else 127.0.0.1:7233. The data converter uses the payload store configured by
+    INNGEST_TEMPORAL_PAYLOAD_STORE (see _payloads.py): workers and gateways must agree on it.
+    """
     config: dict[str, Any] = dict(temporalio.envconfig.ClientConfig.load_client_connect_config())
     config.setdefault("target_host", os.environ.get("TEMPORAL_ADDRESS") or "127.0.0.1:7233")
-    delay = 0.5
-    for attempt in range(1, attempts + 1):
+    if target_host:
+        config["target_host"] = target_host
+    if namespace:
+        config["namespace"] = namespace
+    config["data_converter"] = await _payloads.data_converter(
+        _payloads.PayloadStoreConfig.from_env(), _RESOURCES
+    )
+    deadline = time.monotonic() + timeout
+    delay, attempt = 0.25, 0
+    while True:
+        attempt += 1
         try:
-            return await temporalio.client.Client.connect(**config)
-        except Exception as err:
-            if attempt == attempts:
+            client = await asyncio.wait_for(
+                temporalio.client.Client.connect(**config),
+                timeout=max(deadline - time.monotonic(), 0.1),
+            )
+        except Exception as err:  # connection errors come as RuntimeError, TimeoutError, ...
+            if time.monotonic() >= deadline:
                 raise RuntimeError(
-                    f"cannot connect to Temporal at {config['target_host']}: {err} "
-                    "(set TEMPORAL_ADDRESS, or start a dev server with `inngest-temporal dev`)"
+                    f"cannot connect to Temporal at {config['target_host']} "
+                    f"(namespace {config.get('namespace', 'default')!r}) within {timeout:g} s after "
+                    f"{attempt} attempts: {err or type(err).__name__}. Set TEMPORAL_ADDRESS, or start "
+                    "a dev server with `inngest-temporal dev`"
                 ) from err
             logger.warning(
                 "Temporal not reachable yet, retrying",
                 extra={"address": config["target_host"], "attempt": attempt, "error": str(err)},
             )
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
-    raise AssertionError("unreachable")
+            await asyncio.sleep(min(delay, max(deadline - time.monotonic(), 0)))
+            delay = min(delay * 2, 4.0)
+            continue
+        logger.info(
+            "connected to Temporal",
+            extra={"address": config["target_host"], "namespace": client.namespace, "attempt": attempt},
+        )
+        return client
 
 
 def workflow_runner() -> SandboxedWorkflowRunner:

@@ -121,6 +121,16 @@ class RunWorkflow:
             self._own_keys.append(key)
         self._version += 1
         self._steps_this_run += 1
+        limit = int(self._config.get("max_state_bytes") or 0)
+        if limit and self._digest.bytes > limit:
+            raise _FunctionFailed(
+                {
+                    "name": "InngestErrStateOverflowed",
+                    "message": f"run state is {self._digest.bytes} bytes after step {key[:12]}..., "
+                    f"over the limit of {limit} bytes",
+                    "stack": "",
+                }
+            )
 
     def _restore(self, state: dict[str, Any]) -> None:
         own = set(state["own_keys"])
@@ -176,6 +186,16 @@ class RunWorkflow:
             h = p["hashed"]
             if h in self._memo or h in self._inflight:
                 continue
+            max_steps = int(self._config.get("max_steps") or 0)
+            if max_steps and len(self._memo) + len(self._inflight) >= max_steps:
+                raise _FunctionFailed(
+                    {
+                        "name": "InngestErrFunctionOverflowed",
+                        "message": f"step {p['id']!r} would be step {max_steps + 1}: a run may have "
+                        f"at most {max_steps} steps",
+                        "stack": "",
+                    }
+                )
             if p.get("error"):  # refused when reported (bad wait expression, unknown invoke target)
                 self._write(h, {"error": p["error"]}, own=True)
                 continue

@@ -43,14 +43,22 @@ def hash_step_id(step_id: str) -> str:
     return hashlib.sha1(step_id.encode("utf-8")).hexdigest()
 
 
-def normalize(value: Any, what: str = "step output") -> Any:
+MAX_STEP_OUTPUT_BYTES = 4 * 1024 * 1024  # Inngest's limit per step output
+
+
+def normalize(value: Any, what: str = "step output", *, max_bytes: int | None = None) -> Any:
     """A value as every later replay will see it (JSON, sorted keys, tuples as lists)."""
     try:
-        return json.loads(json.dumps(value, sort_keys=True))
+        text = json.dumps(value, sort_keys=True)
     except (TypeError, ValueError) as err:
         raise errors.NonRetriableError(
             f"{what} is not JSON serializable: {type(value).__name__} ({err})"
         ) from err
+    if max_bytes is not None and len(text) > max_bytes:
+        raise errors.NonRetriableError(
+            f"{what} is {len(text)} bytes of JSON, over the limit of {max_bytes} bytes per step"
+        )
+    return json.loads(text)
 
 
 def duration_seconds(value: int | float | datetime.timedelta, *, what: str) -> float:
@@ -210,7 +218,9 @@ class _StepBase:
         st = self._state
         st.target_ran = True
         try:
-            value = normalize(result)
+            value = normalize(
+                result, f"output of step {planned.id!r}", max_bytes=MAX_STEP_OUTPUT_BYTES
+            )
         except errors.NonRetriableError as err:
             st.target_failure = err
             raise StopInterrupt() from err

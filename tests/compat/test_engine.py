@@ -748,8 +748,19 @@ async def test_engine_non_json_step_output_fails_non_retriably_naming_the_type()
 
     outcome = await run(dates, target=h("a"))
     assert ("step_failed", False) == (outcome.status, outcome.retriable)
-    assert "step output is not JSON serializable: datetime" in outcome.error["message"]
+    assert "output of step 'a' is not JSON serializable: datetime" in outcome.error["message"]
     assert outcome.target_output is None
+
+
+async def test_engine_step_output_over_4_mib_fails_non_retriably_naming_step_size_and_limit() -> None:
+    async def big(ctx: inngest.Context) -> None:
+        await ctx.step.run("load", lambda: "x" * (4 * 1024 * 1024 + 10))
+
+    outcome = await run(big, target=h("load"))
+    assert ("step_failed", False) == (outcome.status, outcome.retriable)
+    message = outcome.error["message"]
+    assert "output of step 'load' is 4194316 bytes" in message
+    assert "limit of 4194304 bytes" in message
 
 
 async def test_engine_non_json_function_output_fails_non_retriably_naming_the_type() -> None:

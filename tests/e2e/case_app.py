@@ -277,3 +277,13 @@ async def many_steps(ctx: inngest.Context) -> dict:
         out = await ctx.step.run(f"s{i}", lambda i=i: {"i": i, "pad": "x" * size})
         total += out["i"]
     return {"total": total, "steps": n}
+
+
+@client.create_function(fn_id="big-steps", trigger=inngest.TriggerEvent(event="cases/big-steps"))
+async def big_steps(ctx: inngest.Context) -> dict:
+    sizes = ctx.event.data["sizes"]
+    lengths = []
+    for i, size in enumerate(sizes):
+        out = await ctx.step.run(f"load-{i}", lambda size=size: {"blob": "x" * size})
+        lengths.append(len(out["blob"]))
+    return {"lengths": lengths}

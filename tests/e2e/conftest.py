@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-import temporalio.client
+import temporal_worker
 from e2e_support import HERE, REPO, Process, Stack, eventually, free_port
 
 from temporal_worker._devserver import DevServer
@@ -22,7 +22,6 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
     records.mkdir()
     server = DevServer(port=free_port(), ui=False, data_dir=None)
     await server.start()
-    client = await temporalio.client.Client.connect(server.address)
     env = {
         **os.environ,
         "TEMPORAL_ADDRESS": server.address,
@@ -31,10 +30,14 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
         # Short retry backoff and heartbeat timeout keep the suite fast (defaults: 15 s and 30 s).
         "INNGEST_TEMPORAL_RETRY_INITIAL_INTERVAL": "1s",
         "INNGEST_TEMPORAL_HEARTBEAT_TIMEOUT": "2s",
+        "INNGEST_TEMPORAL_PAYLOAD_STORE": f"file://{base / 'payloads'}",
+        "INNGEST_TEMPORAL_MAX_STEPS": "100",
         # Runs longer than this continue as new (tested with 60-step runs; other cases stay below).
         "INNGEST_TEMPORAL_CONTINUE_AS_NEW_AFTER_STEPS": "25",
         "PYTHONUNBUFFERED": "1",
     }
+    os.environ["INNGEST_TEMPORAL_PAYLOAD_STORE"] = env["INNGEST_TEMPORAL_PAYLOAD_STORE"]
+    client = await temporal_worker.connect(target_host=server.address)  # same payload store
     port = free_port()
     worker = Process("worker", [sys.executable, "-m", "temporal_worker", "worker", "--app", "case_app"], env, base)
     gateway = Process("gateway", [sys.executable, "-m", "gateway", "--port", str(port)], env, base)

@@ -98,11 +98,11 @@ async def test_lifespan_gives_up_with_clear_error(
     address = f"127.0.0.1:{unused_port()}"
     settings = gateway.Settings(temporal_address=address, temporal_connect_timeout_seconds=1.0)
     app = gateway.create_app(settings, router=recording_router)
-    with caplog.at_level(logging.WARNING, logger="gateway"):
+    with caplog.at_level(logging.WARNING):
         with pytest.raises(_errors.StartupError) as info:
             async with app.router.lifespan_context(app):
                 pass
-    assert f"could not connect to Temporal at {address} (namespace 'default') within 1 s" in str(
+    assert f"cannot connect to Temporal at {address} (namespace 'default') within 1 s" in str(
         info.value
     )
     assert "GATEWAY_TEMPORAL_ADDRESS" in str(info.value)
@@ -112,7 +112,7 @@ async def test_lifespan_gives_up_with_clear_error(
         if record.getMessage() == "Temporal not reachable yet, retrying"
     ]
     assert retries, "each failed attempt is logged"
-    assert address == retries[0].temporal_address  # type: ignore[attr-defined]
+    assert address == retries[0].address  # type: ignore[attr-defined]
 
 
 def test_build_router_uses_temporal_worker_public_face(monkeypatch: pytest.MonkeyPatch) -> None:
