@@ -673,6 +673,10 @@ async def _dev_main(args: argparse.Namespace) -> int:
             address = server.address
 
         env = {**os.environ, "TEMPORAL_ADDRESS": address, "PYTHONUNBUFFERED": "1"}
+        # Large step outputs and run state go to a claim-check store; in dev, a folder of the data dir.
+        env.setdefault(
+            "INNGEST_TEMPORAL_PAYLOAD_STORE", f"file://{Path(args.data_dir).resolve() / 'payloads'}"
+        )
         gateway_cmd, worker_cmd = dev_commands(args)
         supervisor = DevSupervisor(
             gateway=ChildProcess("gateway", gateway_cmd, env=env),
