@@ -21,6 +21,9 @@ RUN pip install .
 # Apps the worker can serve (`--app examples.shop`): modules are imported from /app.
 COPY examples ./examples
 
+# Claim-check store for large payloads when the compose file mounts a shared volume here.
+RUN mkdir -p /payloads && chown app:app /payloads
+
 USER app
 EXPOSE 8288
 CMD ["inngest-temporal", "gateway", "--host", "0.0.0.0", "--port", "8288"]
