@@ -88,7 +88,14 @@ def app_specs(functions: list[Function[Any]]) -> list[_models.AppSpec]:
             elif isinstance(t, TriggerCron):
                 triggers.append(_models.TriggerSpec(cron=t.cron, jitter_seconds=parse_jitter(t.jitter)))
         app.functions.append(
-            _models.FunctionSpec(id=fn.id, app_id=fn.app_id, name=fn.name, task_queue=tq, triggers=triggers)
+            _models.FunctionSpec(
+                id=fn.id,
+                app_id=fn.app_id,
+                name=fn.name,
+                task_queue=tq,
+                triggers=triggers,
+                flow_control=fn.flow_control,
+            )
         )
     return list(apps.values())
 

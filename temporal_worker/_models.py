@@ -58,6 +58,8 @@ class FunctionSpec:
     name: str
     task_queue: str
     triggers: list[TriggerSpec]
+    # compat's flow-control config (JSON, durations in seconds); enforced by routing and runs
+    flow_control: dict[str, Any] = dataclasses.field(default_factory=dict)
     # "compat": served in-process by a worker; "http": a stock SDK app called at `url`.
     kind: str = "compat"
     url: str | None = None  # http: the runtime URL as synced (`...?fnId=<id>&stepId=step`)

@@ -35,6 +35,7 @@ def app_from_dict(raw: dict[str, Any]) -> _models.AppSpec:
             name=f["name"],
             task_queue=f["task_queue"],
             triggers=[_models.TriggerSpec(**t) for t in f.get("triggers", [])],
+            flow_control=dict(f.get("flow_control") or {}),
             kind=f.get("kind") or "compat",
             url=f.get("url"),
             retries=f.get("retries"),

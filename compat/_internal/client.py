@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from . import const, errors, function, models
+from . import const, errors, flow_control, function, models
 
 T = TypeVar("T")
 _RETRIES = 5  # attempts on network errors and 5xx, as Inngest's client does
@@ -109,21 +109,20 @@ class Inngest:
         """Decorator turning a handler `(ctx)` (or 0.4-style `(ctx, step)`) into a Function."""
         if middleware:
             raise errors.UnsupportedOptionError("middleware", fn_id)
-        function.refuse_unsupported(
-            fn_id,
-            {
-                "batch_events": batch_events,
-                "cancel": cancel,
-                "concurrency": concurrency,
-                "debounce": debounce,
-                "idempotency": idempotency,
-                "priority": priority,
-                "rate_limit": rate_limit,
-                "singleton": singleton,
-                "throttle": throttle,
-                "timeouts": timeouts,
-            },
-        )
+        options = {
+            "batch_events": batch_events,
+            "cancel": cancel,
+            "concurrency": concurrency,
+            "debounce": debounce,
+            "idempotency": idempotency,
+            "priority": priority,
+            "rate_limit": rate_limit,
+            "singleton": singleton,
+            "throttle": throttle,
+            "timeouts": timeouts,
+        }
+        function.refuse_unsupported(fn_id, options)
+        flow = flow_control.to_config(fn_id, options)
         triggers = trigger if isinstance(trigger, list) else [trigger]
         if not triggers:
             raise ValueError(f"create_function(fn_id={fn_id!r}): trigger must not be empty")

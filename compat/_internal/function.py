@@ -17,7 +17,8 @@ T = TypeVar("T")
 DEFAULT_RETRIES = 4  # Inngest: 4 retries, so 5 attempts
 MAX_RETRIES = 20  # Inngest clamps larger values
 
-# Options accepted by create_function's signature but not supported yet: refused loudly.
+# Flow-control options of create_function's signature; those not in SUPPORTED_OPTIONS yet are
+# refused loudly (never a silent no-op).
 FLOW_CONTROL_OPTIONS = (
     "batch_events",
     "cancel",
@@ -80,6 +81,7 @@ class Function(Generic[T]):
         self._middleware = list(middleware or [])
         self._output_type = output_type
         self._is_on_failure = is_on_failure
+        self._flow_control = dict(flow_control or {})
         self._logger = logger
         self._handler_takes_step = _takes_step_argument(handler)
         self._on_failure_fn: Function[Any] | None = None
@@ -127,6 +129,11 @@ class Function(Generic[T]):
     @property
     def triggers(self) -> list[models.TriggerEvent | models.TriggerCron]:
         return list(self._triggers)
+
+    @property
+    def flow_control(self) -> dict[str, Any]:
+        """Validated flow-control config (JSON; durations in seconds), empty when none is set."""
+        return dict(self._flow_control)
 
     @property
     def retries(self) -> int:
@@ -181,8 +188,11 @@ class Function(Generic[T]):
         return f"<Function {self.id}>"
 
 
+SUPPORTED_OPTIONS: frozenset[str] = frozenset()
+
+
 def refuse_unsupported(fn_id: str, options: dict[str, Any]) -> None:
-    """Raise UnsupportedOptionError for the first flow-control option that is set."""
+    """Raise UnsupportedOptionError for the first flow-control option set but not supported yet."""
     for option in FLOW_CONTROL_OPTIONS:
-        if options.get(option) not in (None, [], ()):
+        if options.get(option) not in (None, [], ()) and option not in SUPPORTED_OPTIONS:
             raise errors.UnsupportedOptionError(option, fn_id)

@@ -1,0 +1,141 @@
+"""Flow-control options of `create_function`: validated, then turned into plain JSON config.
+
+The config travels with the function's spec into Temporal (the registry) and into its runs; the
+routing core and the run workflow enforce it. Durations become seconds (`*_s` keys). Rules and limits
+follow Inngest (shared reference, sections 0, 1.4-1.15 and 1.20); a violation raises ValueError naming
+the option and the rule.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from . import models
+
+MAX_CONCURRENCY_CONSTRAINTS = 2
+MAX_CANCELS = 5
+
+
+def _seconds(value: int | datetime.timedelta | None, *, option: str, fn_id: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime.timedelta):
+        return value.total_seconds()
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value / 1000.0
+    raise ValueError(
+        f"create_function(fn_id={fn_id!r}): {option} must be milliseconds (int) or a timedelta, "
+        f"got {value!r}"
+    )
+
+
+def _check_range(fn_id: str, option: str, seconds: float | None, low: float, high: float) -> None:
+    if seconds is not None and not low <= seconds <= high:
+        raise ValueError(
+            f"create_function(fn_id={fn_id!r}): {option} must be between {low:g}s and {high:g}s, "
+            f"got {seconds:g}s"
+        )
+
+
+def to_config(fn_id: str, options: dict[str, Any]) -> dict[str, Any]:
+    """The JSON config of the options that are set (unset ones are left out)."""
+    out: dict[str, Any] = {}
+    concurrency = options.get("concurrency")
+    if concurrency:
+        if len(concurrency) > MAX_CONCURRENCY_CONSTRAINTS:
+            raise ValueError(
+                f"create_function(fn_id={fn_id!r}): concurrency takes at most "
+                f"{MAX_CONCURRENCY_CONSTRAINTS} constraints, got {len(concurrency)}"
+            )
+        items = []
+        for c in concurrency:
+            if not isinstance(c, models.Concurrency):
+                raise TypeError(f"create_function(fn_id={fn_id!r}): concurrency items must be inngest.Concurrency")
+            if c.limit < 0:
+                raise ValueError(f"create_function(fn_id={fn_id!r}): concurrency limit must be >= 0, got {c.limit}")
+            scope = c.scope or "fn"
+            if scope in ("env", "account") and not c.key:
+                raise ValueError(
+                    f"create_function(fn_id={fn_id!r}): concurrency scope {scope!r} needs a key"
+                )
+            items.append({"limit": c.limit, "key": c.key, "scope": scope})
+        out["concurrency"] = items
+    throttle = options.get("throttle")
+    if throttle is not None:
+        period = _seconds(throttle.period, option="throttle period", fn_id=fn_id)
+        _check_range(fn_id, "throttle period", period, 1, 7 * 86400)
+        if throttle.limit < 1:
+            raise ValueError(f"create_function(fn_id={fn_id!r}): throttle limit must be >= 1, got {throttle.limit}")
+        out["throttle"] = {
+            "limit": throttle.limit,
+            "period_s": period,
+            "burst": 1 if throttle.burst is None else throttle.burst,
+            "key": throttle.key,
+        }
+    rate_limit = options.get("rate_limit")
+    if rate_limit is not None:
+        period = _seconds(rate_limit.period, option="rate_limit period", fn_id=fn_id)
+        _check_range(fn_id, "rate_limit period", period, 1, 86400)
+        if rate_limit.limit < 1:
+            raise ValueError(f"create_function(fn_id={fn_id!r}): rate_limit limit must be >= 1")
+        out["rate_limit"] = {"limit": rate_limit.limit, "period_s": period, "key": rate_limit.key}
+    if options.get("idempotency"):
+        # Inngest implements it as a rate limit of 1 per 24 h per key, replacing any rate_limit.
+        out["rate_limit"] = {"limit": 1, "period_s": 86400.0, "key": options["idempotency"]}
+        out["idempotency"] = options["idempotency"]
+    debounce = options.get("debounce")
+    if debounce is not None:
+        period = _seconds(debounce.period, option="debounce period", fn_id=fn_id)
+        _check_range(fn_id, "debounce period", period, 1, 7 * 86400)
+        timeout = _seconds(debounce.timeout, option="debounce timeout", fn_id=fn_id)
+        out["debounce"] = {"period_s": period, "key": debounce.key, "timeout_s": timeout}
+    batch = options.get("batch_events")
+    if batch is not None:
+        if batch.max_size < 2:
+            raise ValueError(f"create_function(fn_id={fn_id!r}): batch_events max_size must be >= 2")
+        timeout = _seconds(batch.timeout, option="batch_events timeout", fn_id=fn_id)
+        _check_range(fn_id, "batch_events timeout", timeout, 1, 86400)
+        out["batch_events"] = {
+            "max_size": batch.max_size,
+            "timeout_s": timeout,
+            "key": batch.key,
+            "if_exp": batch.if_exp,
+        }
+    priority = options.get("priority")
+    if priority is not None:
+        out["priority"] = {"run": priority.run}
+    singleton = options.get("singleton")
+    if singleton is not None:
+        out["singleton"] = {"key": singleton.key, "mode": singleton.mode}
+    cancel = options.get("cancel")
+    if cancel:
+        if len(cancel) > MAX_CANCELS:
+            raise ValueError(f"create_function(fn_id={fn_id!r}): at most {MAX_CANCELS} cancel options")
+        out["cancel"] = [
+            {
+                "event": c.event,
+                "if_exp": c.if_exp,
+                "timeout_s": _seconds(c.timeout, option="cancel timeout", fn_id=fn_id),
+            }
+            for c in cancel
+        ]
+    timeouts = options.get("timeouts")
+    if timeouts is not None:
+        out["timeouts"] = {
+            "start_s": _seconds(timeouts.start, option="timeouts start", fn_id=fn_id),
+            "finish_s": _seconds(timeouts.finish, option="timeouts finish", fn_id=fn_id),
+        }
+    _check_combinations(fn_id, out)
+    return out
+
+
+def _check_combinations(fn_id: str, config: dict[str, Any]) -> None:
+    """Inngest's compatibility matrix (reference 1.20)."""
+    if "batch_events" in config:
+        for other in ("debounce", "rate_limit", "idempotency", "priority", "singleton", "cancel"):
+            if other in config:
+                raise ValueError(
+                    f"create_function(fn_id={fn_id!r}): batch_events cannot be combined with {other} "
+                    "(Inngest refuses this combination)"
+                )
