@@ -62,6 +62,7 @@ class Function(Generic[T]):
         middleware: Sequence[Any] | None = None,
         output_type: object = const.EmptySentinel,
         is_on_failure: bool = False,
+        flow_control: dict[str, Any] | None = None,
         logger: logging.Logger | logging.LoggerAdapter | None = None,  # type: ignore[type-arg]
     ) -> None:
         if not fn_id:
