@@ -14,7 +14,7 @@ BIN := $(VENV)/bin
 # Reinstall only when the dependencies change.
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup dev test lint clean
+.PHONY: setup ts-app dev test lint clean
 
 setup: $(STAMP)
 
@@ -27,8 +27,19 @@ $(STAMP): pyproject.toml
 dev: setup
 	$(BIN)/inngest-temporal dev --app $(APP) $(DEV_ARGS)
 
+# The stock TypeScript SDK app the bridge tests serve (npm `inngest`, pinned by package-lock.json).
+TS_APP := tests/bridge/ts_app
+TS_STAMP := $(TS_APP)/node_modules/.installed-stamp
+
+$(TS_STAMP): $(TS_APP)/package.json $(TS_APP)/package-lock.json
+	@command -v npm > /dev/null || { echo "make test: npm (Node.js 20+) is needed for $(TS_APP)" >&2; exit 1; }
+	npm ci --prefix $(TS_APP) --no-audit --no-fund --loglevel=error
+	@touch $@
+
+ts-app: $(TS_STAMP)
+
 # pytest exits 5 when it collected nothing: treat that as a failure, not as green.
-test: setup
+test: setup $(TS_STAMP)
 	@$(BIN)/python -m pytest $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then \
 		echo "make test: pytest collected no tests (exit 5); failing" >&2; exit 1; \
@@ -43,4 +54,4 @@ lint: setup
 	fi
 
 clean:
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(TS_APP)/node_modules

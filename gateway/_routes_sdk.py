@@ -7,6 +7,7 @@
 - `GET /v0/runs/{run_id}/batch|actions`: the events and step memo of a run whose state was too
   large to send with a call request (`use_api`).
 - `GET /dev`, `POST /v0/connect/start`: what the SDKs' test harnesses probe in dev mode.
+- `POST /v0/gql`: the GraphQL subset those harnesses read runs with (`_gql`).
 
 Production mode requires the SDK's signing key as bearer token (raw or hashed, with or without the
 `signkey-<env>-` prefix; any of GATEWAY_SIGNING_KEYS, so a fallback key works too).
@@ -29,12 +30,13 @@ import temporalio.client
 import temporalio.converter
 import temporalio.service
 
-from . import _auth, _deps, _errors
+from . import _auth, _deps, _errors, _gql
 
 logger = logging.getLogger(__name__)
 
 # The SDKs' own protocol, not the public REST API: kept out of the OpenAPI document.
 router = fastapi.APIRouter(tags=["sdk"], include_in_schema=False)
+router.include_router(_gql.router)
 
 SYNC_TIMEOUT: Final = 20.0  # seconds to write an app into the registry (needs a running worker)
 PROBE_TIMEOUT: Final = 5.0
@@ -113,7 +115,18 @@ async def register_app(
         "SDK app synced",
         extra={"app_id": app.app_id, "url": app.url, "sdk": app.sdk, "functions": wanted},
     )
-    return {"ok": True, "modified": modified, "sync_id": str(uuid.uuid4()), "app_id": app.app_id}
+    refused = [f.unsupported for f in app.functions if f.unsupported]
+    for reason in refused:
+        logger.warning("function synced but its runs will be refused", extra={"reason": reason})
+    reply: dict[str, Any] = {
+        "ok": True,
+        "modified": modified,
+        "sync_id": str(uuid.uuid4()),
+        "app_id": app.app_id,
+    }
+    if refused:
+        reply["warnings"] = refused
+    return reply
 
 
 @router.post("/fn/register", summary="Sync an SDK app (what SDKs POST after a PUT)")
@@ -191,8 +204,16 @@ async def fn_sync(
     return fastapi.responses.JSONResponse({"ok": True, "url": url, "app": reply})
 
 
+def _dev_only(settings: Any, path: str) -> None:
+    if settings.mode != "dev":
+        raise _errors.NotFoundError(f"{path} exists only in dev mode (GATEWAY_MODE=dev)")
+
+
 @router.get("/dev", summary="Dev-server info (SDK test harnesses probe it)")
-async def dev_info(request: fastapi.Request, client: _deps.TemporalDep) -> dict[str, Any]:
+async def dev_info(
+    request: fastapi.Request, settings: _deps.SettingsDep, client: _deps.TemporalDep
+) -> dict[str, Any]:
+    _dev_only(settings, "/dev")
     registry = registry_of(request, client)
     functions = []
     for fn in await registry.functions(refresh=True):
@@ -219,7 +240,8 @@ async def dev_info(request: fastapi.Request, client: _deps.TemporalDep) -> dict[
 
 
 @router.post("/v0/connect/start", summary="Readiness probe of the Python SDK's test harness")
-async def connect_start() -> dict[str, Any]:
+async def connect_start(settings: _deps.SettingsDep) -> dict[str, Any]:
+    _dev_only(settings, "/v0/connect/start")
     return {"ok": True, "message": "Inngest Connect is not supported; serve the app over HTTP"}
 
 

@@ -244,6 +244,10 @@ class StepActivities:
     async def finish(self, payload: dict[str, Any]) -> None:
         """Emit inngest/function.finished, and .failed or .cancelled (what on_failure listens to)."""
         run_id, status = payload["run_id"], payload["status"]
+        error = payload["error"]
+        if isinstance(error, dict) and isinstance(error.get("error"), str):
+            # An SDK app's failure: the event carries Inngest's StandardError, not the SDK's body.
+            error = {k: error.get(k) for k in ("error", "name", "message", "stack")}
         base = {
             "function_id": payload["fn_id"],
             "run_id": run_id,
@@ -254,10 +258,10 @@ class StepActivities:
         if status == "Completed":
             finished["result"] = payload["result"]
         else:
-            finished["error"] = payload["error"]
+            finished["error"] = error
         events = [{"name": "inngest/function.finished", "id": f"{run_id}:finished", "data": finished}]
         if status == "Failed":
-            events.append({"name": "inngest/function.failed", "id": run_id, "data": {**base, "error": payload["error"]}})
+            events.append({"name": "inngest/function.failed", "id": run_id, "data": {**base, "error": error}})
         elif status == "Cancelled":
-            events.append({"name": "inngest/function.cancelled", "id": run_id, "data": {**base, "error": payload["error"]}})
+            events.append({"name": "inngest/function.cancelled", "id": run_id, "data": {**base, "error": error}})
         await self._router.send(events)

@@ -260,6 +260,12 @@ class HttpExecutor:
                 ),
                 retriable=False,
             )
+        if spec.unsupported:
+            return _outcome(
+                "step_failed" if request.target is not None else "error",
+                error=_error("UnsupportedFunctionError", spec.unsupported),
+                retriable=False,
+            )
         if request.target is None:
             outcome = await self._call(spec, request, target=None)
             self._remember_plans(request.run_id, outcome)
@@ -317,7 +323,7 @@ class HttpExecutor:
         return {
             "event": event,
             "events": events,
-            "steps": dict(request.memo),
+            "steps": {k: _sdk_memo(v) for k, v in request.memo.items()},
             "ctx": {
                 "run_id": request.run_id,
                 "attempt": attempt,
@@ -343,10 +349,10 @@ class HttpExecutor:
         url = _with_query(spec.url or "", fnId=spec.id, stepId=step_param)
         headers = {
             "content-type": "application/json",
-            "x-inngest-server-kind": self._server_kind,
             "x-inngest-req-version": "2",
-            "x-inngest-step-id": step_param,
-            "x-run-id": request.run_id,
+            # Header values must be ASCII: ids may hold anything (the query string is encoded too).
+            "x-inngest-step-id": urllib.parse.quote(step_param, safe=""),
+            "x-run-id": urllib.parse.quote(request.run_id, safe=":"),
         }
         if self._signing_keys:
             headers["x-inngest-signature"] = _sdk_protocol.sign(raw, self._signing_keys[0])
@@ -421,14 +427,16 @@ class HttpExecutor:
                 fail,
                 error=_error("InvalidResponseError", f"{url} answered with unexpected status {status}"),
             )
+        # The SDK's error body as is (it becomes the run's output), plus Inngest's summary under
+        # "error" (what inngest/function.failed carries: {error, name, message, stack}).
         error = _error("Error", f"invalid status code: {status}")
         if isinstance(payload, dict):
             error = {**payload}
             error.setdefault("name", "Error")
             error.setdefault("message", f"invalid status code: {status}")
-            error.setdefault("stack", "")
         elif payload is not None:
             error["message"] = f"invalid status code: {status}: {json.dumps(payload)[:500]}"
+        error["error"] = f"invalid status code: {status}"
         return _outcome(fail, error=error, retriable=not no_retry, retry_after_seconds=retry_after)
 
     def _parse_streamed(
@@ -509,6 +517,15 @@ class HttpExecutor:
         if target is not None and target_output is not None:
             return _outcome("planned", planned=planned, target_output=target_output, target_ran=True)
         return _outcome("planned", planned=planned)
+
+
+def _sdk_memo(value: Any) -> Any:
+    """A memo entry as SDKs expect it: errors we made ourselves (invoke timeout...) have no stack."""
+    if isinstance(value, dict) and len(value) == 1 and isinstance(value.get("error"), dict):
+        err = value["error"]
+        if err.get("stack") in ("", None):
+            return {"error": {k: v for k, v in err.items() if k != "stack"}}
+    return value
 
 
 def _event(event: dict[str, Any]) -> dict[str, Any]:

@@ -64,6 +64,8 @@ class FunctionSpec:
     kind: str = "compat"
     url: str | None = None  # http: the runtime URL as synced (`...?fnId=<id>&stepId=step`)
     retries: int | None = None  # None: the default (4 retries, so 5 attempts)
+    # http: why runs of this function are refused (an option the bridge cannot honour yet).
+    unsupported: str | None = None
 
 
 @dataclasses.dataclass

@@ -39,6 +39,7 @@ def app_from_dict(raw: dict[str, Any]) -> _models.AppSpec:
             kind=f.get("kind") or "compat",
             url=f.get("url"),
             retries=f.get("retries"),
+            unsupported=f.get("unsupported"),
         )
         for f in raw.get("functions", [])
     ]

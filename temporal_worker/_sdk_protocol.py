@@ -185,7 +185,7 @@ def _runtime(fn_id: str, fn: dict[str, Any]) -> tuple[str, int | None]:
     return url, attempts
 
 
-# Flow control options the bridge cannot honour yet: refused at sync, never silently ignored.
+# Flow control options the bridge cannot honour yet: never silently ignored (runs are refused).
 _UNSUPPORTED: Final = (
     "throttle",
     "rateLimit",
@@ -195,6 +195,8 @@ _UNSUPPORTED: Final = (
     "idempotency",
     "singleton",
     "timeouts",
+    "concurrency",
+    "cancel",
 )
 
 
@@ -227,18 +229,14 @@ def app_from_registration(body: Any) -> _models.AppSpec:
         if fn_id in seen:
             raise RegistrationError(f"function id {fn_id!r} appears twice")
         seen.add(fn_id)
-        for option in _UNSUPPORTED:
-            if fn.get(option):
-                raise RegistrationError(
-                    f"function {fn_id!r}: {option} is not supported yet; remove it to run this "
-                    "function on Temporal"
-                )
-        for option in ("concurrency", "cancel"):
-            if fn.get(option):
-                raise RegistrationError(
-                    f"function {fn_id!r}: {option} is not supported yet; remove it to run this "
-                    "function on Temporal"
-                )
+        # The app still syncs (its other functions run); runs of this one fail at once, naming it.
+        refused = [option for option in _UNSUPPORTED if fn.get(option)]
+        unsupported = (
+            f"function {fn_id!r} uses {', '.join(refused)}, which the Temporal bridge does not "
+            "support yet: remove it from the function's options to run it here"
+            if refused
+            else None
+        )
         fn_url, retries = _runtime(fn_id, fn)
         functions.append(
             _models.FunctionSpec(
@@ -250,6 +248,7 @@ def app_from_registration(body: Any) -> _models.AppSpec:
                 kind="http",
                 url=fn_url,
                 retries=retries,
+                unsupported=unsupported,
             )
         )
     return _models.AppSpec(

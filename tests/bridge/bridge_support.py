@@ -16,6 +16,8 @@ from e2e_support import Process, eventually, free_port
 from temporal_worker._devserver import DevServer
 
 HERE = Path(__file__).resolve().parent
+# A signing key as Inngest issues them: prefix + hex. The session's bridge worker signs with it.
+SIGNING_KEY = "signkey-test-" + "7f" * 32
 EventType = temporalio.api.enums.v1.EventType
 
 

@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
 
 from e2e_support import REPO, Process, eventually, free_port  # noqa: E402
 
-from bridge_support import BridgeStack, SdkApp  # noqa: E402
+from bridge_support import SIGNING_KEY, BridgeStack, SdkApp  # noqa: E402
 from temporal_worker._devserver import DevServer  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -54,7 +54,9 @@ async def bridge(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Brid
         env.pop(name, None)
     port = free_port()
     gateway = Process("bridge-gateway", [sys.executable, "-m", "gateway", "--port", str(port)], env, base)
-    worker = Process("bridge-worker", [sys.executable, "-m", "temporal_worker", "bridge"], env, base)
+    # The bridge signs every call; apps in dev mode do not check, apps in cloud mode must.
+    worker_env = {**env, "INNGEST_SIGNING_KEY": SIGNING_KEY}
+    worker = Process("bridge-worker", [sys.executable, "-m", "temporal_worker", "bridge"], worker_env, base)
     gateway.start()
     worker.start()
     stack = BridgeStack(server, client, f"http://127.0.0.1:{port}", gateway, worker, records, base, env)

@@ -128,7 +128,11 @@ async def test_bridge_failed_run_triggers_on_failure(bridge: BridgeStack, py_app
     (seen,) = await eventually(handled, timeout=30, what="the on_failure handler")
     assert py_app.fn("fails") == seen["function_id"]
     assert run["run_id"] == seen["run_id"]
-    assert "function failed on purpose" == seen["error"]["message"]
+    # Inngest's StandardError, as the failure event carries it (the run output keeps the SDK's body).
+    assert {"error", "name", "message", "stack"} == set(seen["error"])
+    assert ("invalid status code: 500", "RuntimeError", "function failed on purpose") == (
+        seen["error"]["error"], seen["error"]["name"], seen["error"]["message"]
+    )
     (failure_run,) = await bridge.runs_of_function(py_app.fn("fails-failure"))
     assert py_app.fn("fails-failure") == await bridge.workflow_type(failure_run)
 
