@@ -7,6 +7,7 @@ import time
 from typing import Any, Final
 
 import fastapi
+import temporal_worker
 import temporalio.service
 
 from . import _auth, _deps, _errors, _routing, _schemas, _validate
@@ -83,6 +84,15 @@ async def _route(sender: _routing.EventSender, events: list[dict[str, Any]]) -> 
         ids = list(await sender.send(events))
     except _errors.APIError:
         raise
+    except temporal_worker.RoutingError as err:
+        cause = err.__cause__
+        api = (
+            _errors.from_rpc_error(cause, "routing events")
+            if isinstance(cause, temporalio.service.RPCError)
+            else _errors.RoutingError(str(err))
+        )
+        api.ids = err.ids  # the events routed before the failure did start their runs
+        raise api from err
     except temporalio.service.RPCError as err:
         raise _errors.from_rpc_error(err, "routing events") from err
     except Exception as err:

@@ -70,6 +70,11 @@ def error_output(err: BaseException) -> _schemas.RunError:
     stack = ""
     if isinstance(cause, temporalio.exceptions.FailureError) and cause.failure is not None:
         stack = cause.failure.stack_trace
+    if isinstance(cause, temporalio.exceptions.ApplicationError) and cause.details:
+        # The run workflow fails with Inngest's error object as details: the user's own traceback.
+        detail = cause.details[0]
+        if isinstance(detail, dict) and isinstance(detail.get("stack"), str) and detail["stack"]:
+            stack = detail["stack"]
     return _schemas.RunError(name=name, message=message, stack=stack)
 
 

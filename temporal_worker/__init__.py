@@ -13,7 +13,7 @@ from temporal_worker._models import (
 )
 from temporal_worker._models import BRIDGE_TASK_QUEUE
 from temporal_worker._registry import Registry, app_to_dict, sync_app
-from temporal_worker._routing import EventRouter
+from temporal_worker._routing import EventRouter, RoutingError
 from temporal_worker._schedules import reconcile_schedules
 from temporal_worker._sdk_protocol import (
     RegistrationError,
@@ -28,6 +28,7 @@ from temporal_worker._worker import connect, run_worker
 __all__ = [
     # routing core (used by the gateway)
     "EventRouter",
+    "RoutingError",
     "Registry",
     # worker
     "run_worker",

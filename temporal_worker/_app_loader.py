@@ -11,7 +11,7 @@ from compat._internal.client import Inngest
 from compat._internal.function import Function
 from compat._internal.models import TriggerCron, TriggerEvent
 
-from . import _models
+from . import _expressions, _matching, _models
 
 
 class AppLoadError(ValueError):
@@ -84,6 +84,7 @@ def app_specs(functions: list[Function[Any]]) -> list[_models.AppSpec]:
         triggers = []
         for t in fn.triggers:
             if isinstance(t, TriggerEvent):
+                _check_event_trigger(fn.id, t)
                 triggers.append(_models.TriggerSpec(event=t.event, expression=t.expression))
             elif isinstance(t, TriggerCron):
                 triggers.append(_models.TriggerSpec(cron=t.cron, jitter_seconds=parse_jitter(t.jitter)))
@@ -98,6 +99,19 @@ def app_specs(functions: list[Function[Any]]) -> list[_models.AppSpec]:
             )
         )
     return list(apps.values())
+
+
+def _check_event_trigger(fn_id: str, trigger: TriggerEvent) -> None:
+    """Refuse a trigger that could never match, at load time rather than silently at every event."""
+    try:
+        _matching.validate_trigger_name(trigger.event)
+    except ValueError as err:
+        raise AppLoadError(f"function {fn_id!r}: trigger event {trigger.event!r}: {err}") from err
+    if trigger.expression and trigger.expression.strip():
+        try:
+            _expressions.compile_expression(trigger.expression, variables=("event",))
+        except _expressions.ExpressionError as err:
+            raise AppLoadError(f"function {fn_id!r}: trigger {err}") from err
 
 
 def jitter_delta(seconds: float | None) -> timedelta | None:

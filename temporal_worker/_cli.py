@@ -279,7 +279,8 @@ def _install_stop_handlers(
         else:
             os._exit(130)
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    # SIGHUP: the terminal closed. Stop as cleanly as on Ctrl-C rather than orphan the children.
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         loop.add_signal_handler(sig, on_signal, sig)
 
 
@@ -320,7 +321,11 @@ class ChildProcess:
 
     async def start(self) -> None:
         self._proc = await asyncio.create_subprocess_exec(
-            *self.argv, stdin=asyncio.subprocess.DEVNULL, env=self.env, process_group=0
+            *self.argv,
+            stdin=asyncio.subprocess.DEVNULL,
+            env=self.env,
+            process_group=0,
+            preexec_fn=_devserver.terminate_with_parent,
         )
         self.started_at = time.monotonic()
         self.starts += 1

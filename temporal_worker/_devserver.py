@@ -18,6 +18,7 @@ import re
 import shutil
 import signal
 import socket
+import sys
 import sysconfig
 import tempfile
 import time
@@ -128,9 +129,25 @@ def dynamic_config_flags(values: Mapping[str, Any]) -> list[str]:
     return flags
 
 
+def terminate_with_parent() -> None:
+    """In a child before exec (Linux): get SIGTERM when the parent dies, even by SIGKILL,
+    so a killed `inngest-temporal dev` leaves no server, gateway or worker behind."""
+    if sys.platform != "linux":
+        return
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    except OSError:
+        pass  # no libc to ask: children then outlive a killed parent, as they would elsewhere
+
+
 def port_in_use(ip: str, port: int) -> bool:
     """True if something is already listening on ip:port (or we may not bind it)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # Sockets of a server that just died linger in TIME_WAIT: they do not make the port busy.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((ip, port))
         except OSError:
@@ -259,6 +276,7 @@ class DevServer:
                 # Own session: a Ctrl-C in the terminal reaches our process only, which then
                 # stops the worker, the gateway and this server in that order.
                 start_new_session=True,
+                preexec_fn=terminate_with_parent,
             )
         self._stop_done = False
         _RUNNING.add(self)

@@ -21,7 +21,8 @@ QUIET_LOGGERS: Final = ("httpx", "httpcore", "uvicorn.access", "watchfiles")
 
 # Attributes every LogRecord has; anything else on a record came from `extra=`.
 _RECORD_ATTRS: Final = frozenset(
-    vars(logging.LogRecord("", 0, "", 0, "", (), None)).keys() | {"message", "asctime", "taskName"}
+    vars(logging.LogRecord("", 0, "", 0, "", (), None)).keys()
+    | {"message", "asctime", "taskName", "color_message"}  # uvicorn's coloured copy of msg
 )
 _BASE_FIELDS: Final = ("ts", "level", "logger", "msg")
 

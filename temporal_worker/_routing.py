@@ -22,6 +22,16 @@ from ._registry import Registry
 
 logger = logging.getLogger(__name__)
 
+_CONCURRENCY = 16  # events of one request routed at once
+
+
+class RoutingError(Exception):
+    """Routing some events failed; `ids` are those of the events that were routed (in order)."""
+
+    def __init__(self, message: str, ids: list[str]) -> None:
+        super().__init__(message)
+        self.ids = ids
+
 
 def normalize_event(event: dict[str, Any], *, internal_id: str, now_ms: int) -> dict[str, Any]:
     """The event as runs see it: data {} by default, ts = receive time when 0, id = user id or ours."""
@@ -45,29 +55,52 @@ class EventRouter:
         return self._registry
 
     async def send(self, events: list[dict[str, Any]]) -> list[str]:
-        """Route each event; returns the internal ids (ULIDs), in order."""
+        """Route each event; returns the internal ids (ULIDs), in order.
+
+        Events are routed concurrently (bounded). If any fails, RoutingError carries the ids of
+        the events that were routed, so a caller can tell what to re-send.
+        """
         functions = await self._registry.functions()
-        ids = []
-        for event in events:
-            now_ms = int(time.time() * 1000)
-            internal_id = str(ulid.ULID())
-            ids.append(internal_id)
-            user_id = event.get("id") or ""
-            normalized = normalize_event(event, internal_id=internal_id, now_ms=now_ms)
-            targets = _matching.matching_functions(normalized, functions)
-            await asyncio.gather(
-                *(self._start(fn, normalized, user_id, internal_id) for fn in targets),
-                self._deliver(normalized, received_ms=now_ms),
-            )
-            logger.info(
-                "event routed",
-                extra={
-                    "event_name": normalized["name"],
-                    "event_id": internal_id,
-                    "functions": [fn.id for fn in targets],
-                },
-            )
+        ids = [str(ulid.ULID()) for _ in events]
+        gate = asyncio.Semaphore(_CONCURRENCY)
+
+        async def one(event: dict[str, Any], internal_id: str) -> None:
+            async with gate:
+                await self._route_one(event, internal_id, functions)
+
+        results = await asyncio.gather(
+            *(one(e, i) for e, i in zip(events, ids)), return_exceptions=True
+        )
+        failed = [(n, r) for n, r in enumerate(results) if isinstance(r, BaseException)]
+        if failed:
+            index, first = failed[0]
+            routed = [i for i, r in zip(ids, results) if not isinstance(r, BaseException)]
+            raise RoutingError(
+                f"routing event[{index}] ({events[index].get('name')!r}) failed: "
+                f"{type(first).__name__}: {first}",
+                routed,
+            ) from first
         return ids
+
+    async def _route_one(
+        self, event: dict[str, Any], internal_id: str, functions: list[_models.FunctionSpec]
+    ) -> None:
+        now_ms = int(time.time() * 1000)
+        user_id = event.get("id") or ""
+        normalized = normalize_event(event, internal_id=internal_id, now_ms=now_ms)
+        targets = _matching.matching_functions(normalized, functions)
+        await asyncio.gather(
+            *(self._start(fn, normalized, user_id, internal_id) for fn in targets),
+            self._deliver(normalized, received_ms=now_ms),
+        )
+        logger.info(
+            "event routed",
+            extra={
+                "event_name": normalized["name"],
+                "event_id": internal_id,
+                "functions": [fn.id for fn in targets],
+            },
+        )
 
     async def _start(
         self, fn: _models.FunctionSpec, event: dict[str, Any], user_id: str, internal_id: str
@@ -76,7 +109,7 @@ class EventRouter:
         try:
             await self._client.start_workflow(
                 fn.id,
-                _models.RunInput(fn_id=fn.id, event=event, events=[event]),
+                _models.RunInput(fn_id=fn.id, event=event, events=[]),  # [] means [event]
                 id=run_id,
                 task_queue=fn.task_queue,
                 id_reuse_policy=temporalio.common.WorkflowIDReusePolicy.REJECT_DUPLICATE,

@@ -11,6 +11,7 @@ from typing import Any
 
 import temporalio.client
 import temporalio.envconfig
+import temporalio.service
 import temporalio.worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -48,6 +49,8 @@ async def connect(
         config["target_host"] = target_host
     if namespace:
         config["namespace"] = namespace
+    # App specs ride in a memo (a few KiB): the SDK's default 2 KiB warning would fire every sync.
+    config["payload_limits"] = temporalio.service.PayloadLimitsConfig(memo_warn_size=256 * 1024)
     config["data_converter"] = await _payloads.data_converter(
         _payloads.PayloadStoreConfig.from_env(), _RESOURCES
     )

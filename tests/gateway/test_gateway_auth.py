@@ -13,7 +13,7 @@ import gateway
 from gateway import _auth
 
 if TYPE_CHECKING:
-    from conftest import RecordingRouter
+    from gateway_support import RecordingRouter
 
 SIGNING_KEY = "signkey-prod-0a1b2c3d4e5f"
 SIGNING_KEY_HASH = hashlib.sha256(bytes.fromhex("0a1b2c3d4e5f")).hexdigest()

@@ -14,7 +14,7 @@ import temporalio.service
 import gateway
 
 if TYPE_CHECKING:
-    from conftest import RecordingRouter
+    from gateway_support import RecordingRouter
 
 
 async def test_send_events_one_event_answers_its_id(
@@ -268,3 +268,15 @@ async def test_wrong_method_is_inngest_shaped_405(dev_http: httpx.AsyncClient) -
     response = await dev_http.get("/e/key")
     assert 405 == response.status_code
     assert {"error": "Method Not Allowed", "status": 405} == response.json()
+
+
+async def test_events_routing_failure_answers_ids_of_events_already_routed(
+    dev_http: httpx.AsyncClient, recording_router: RecordingRouter
+) -> None:
+    """When Temporal fails part-way, the 5xx body lists the ids whose runs did start."""
+    import temporal_worker
+
+    recording_router.error = temporal_worker.RoutingError("routing event[1] failed", ["evt-a"])
+    r = await dev_http.post("/e/key", json=[{"name": "a/b"}, {"name": "a/c"}])
+    assert 500 == r.status_code
+    assert ["evt-a"] == r.json()["ids"]

@@ -22,7 +22,7 @@ from temporalio import workflow
 import gateway
 
 if TYPE_CHECKING:
-    from conftest import RecordingRouter
+    pass
 
 pytestmark = pytest.mark.temporal
 
@@ -69,7 +69,7 @@ async def task_queue(temporal_client: temporalio.client.Client) -> AsyncIterator
 @pytest.fixture(scope="module")
 def gateway_url(temporal_address: str) -> Iterator[str]:
     """The gateway served by uvicorn in a thread (lifespan on), with a recording event router."""
-    from conftest import RecordingRouter, free_port
+    from gateway_support import RecordingRouter, free_port
 
     settings = gateway.Settings(
         temporal_address=temporal_address, temporal_connect_timeout_seconds=20
