@@ -43,7 +43,6 @@ MAX_REQUEST_BYTES: Final = 4 * 1024 * 1024  # above this, the SDK fetches state 
 REQUEST_TIMEOUT: Final = 7200.0  # Inngest's maximum step duration
 _REMEMBERED_PLANS: Final = 10_000
 _SUPPORTED_LATER: Final = {
-    "AIGateway": "step.ai.infer",
     "Gateway": "step.fetch",
     "WaitForSignal": "step.waitForSignal",
 }
@@ -133,7 +132,7 @@ def plan_of(op: dict[str, Any]) -> dict[str, Any]:
         "parallel_mode": None,
     }
     try:
-        if kind == "StepPlanned":
+        if kind in ("StepPlanned", "AIGateway"):  # AIGateway: the activity makes the request
             plan.update(kind="run", opts={})
         elif kind == "Sleep":
             plan.update(kind="sleep", opts=_sleep_opts(op, opts))
@@ -367,9 +366,9 @@ class HttpExecutor:
                     f"calling {spec.id!r} at {url} failed: {type(err).__name__}: {err}",
                 ),
             )
-        return self._parse(spec, response, target=target, final=request.final_attempt, url=url)
+        return await self._parse(spec, response, target=target, final=request.final_attempt, url=url)
 
-    def _parse(
+    async def _parse(
         self,
         spec: _models.FunctionSpec,
         response: httpx.Response,
@@ -404,7 +403,7 @@ class HttpExecutor:
                 ),
             )
         if status == 201 and isinstance(payload, dict) and "status" in payload:
-            return self._parse_streamed(spec, payload, target=target, final=final, url=url)
+            return await self._parse_streamed(spec, payload, target=target, final=final, url=url)
         if status == 401:
             return _outcome(
                 fail,
@@ -421,7 +420,7 @@ class HttpExecutor:
             return _outcome("done", value=payload)
         if status == 206:
             ops = payload if isinstance(payload, list) else ([payload] if isinstance(payload, dict) else [])
-            return self._ops(ops, target=target, final=final, no_retry=no_retry, retry_after=retry_after)
+            return await self._ops(ops, target=target, final=final, no_retry=no_retry, retry_after=retry_after)
         if 200 <= status < 300:
             return _outcome(
                 fail,
@@ -439,7 +438,7 @@ class HttpExecutor:
         error["error"] = f"invalid status code: {status}"
         return _outcome(fail, error=error, retriable=not no_retry, retry_after_seconds=retry_after)
 
-    def _parse_streamed(
+    async def _parse_streamed(
         self, spec: _models.FunctionSpec, payload: dict[str, Any], *, target: str | None, final: bool, url: str
     ) -> dict[str, Any]:
         """INNGEST_STREAMING: the real status, headers and body wrapped in one JSON object."""
@@ -450,9 +449,39 @@ class HttpExecutor:
             content = json.dumps(inner).encode()
         headers = {**(payload.get("headers") or {}), "x-inngest-sdk": "streamed"}
         response = httpx.Response(int(payload["status"]), headers=headers, content=content)
-        return self._parse(spec, response, target=target, final=final, url=url)
+        return await self._parse(spec, response, target=target, final=final, url=url)
 
-    def _ops(
+    async def _ai_request(self, op: dict[str, Any]) -> dict[str, Any]:
+        """step.ai.infer: the server calls the model provider; the memo is its JSON answer."""
+        opts = op.get("opts") if isinstance(op.get("opts"), dict) else {}
+        url = opts.get("url")
+        headers = {
+            "-".join(p.capitalize() for p in str(k).split("-")): str(v)
+            for k, v in (opts.get("headers") or {}).items()
+        }
+        key = opts.get("auth_key") or ""
+        fmt = str(opts.get("format") or "")
+        # Canonical header names, as Go's server sends them (some providers' mocks compare case).
+        if key and fmt == "anthropic":
+            headers.setdefault("X-Api-Key", key)
+        elif key and fmt == "gemini":
+            headers.setdefault("X-Goog-Api-Key", key)
+        elif key:
+            headers.setdefault("Authorization", f"Bearer {key}")
+        headers.setdefault("Content-Type", "application/json")
+        try:
+            if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+                raise ValueError(f"step.ai.infer {_step_id(op)!r}: no provider URL in {opts!r}")
+            response = await self._http.post(url, json=opts.get("body"), headers=headers)
+            if response.status_code >= 300:
+                raise ValueError(f"{response.status_code}: {response.text[:2000]}")
+            return {"data": response.json()}
+        except (httpx.HTTPError, ValueError) as err:
+            return {
+                "error": _error("AIGatewayError", f"Error making AI request: {err}", str(err))
+            }
+
+    async def _ops(
         self,
         ops: list[Any],
         *,
@@ -488,6 +517,9 @@ class HttpExecutor:
                 continue
             if kind == "StepFailed":
                 target_output = {"error": _op_error(op)}
+                continue
+            if kind == "AIGateway" and target is not None and hashed == target:
+                target_output = await self._ai_request(op)
                 continue
             if kind == "RunComplete":
                 return _outcome("done", value=op.get("data"))

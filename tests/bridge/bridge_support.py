@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import shutil
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,38 @@ HERE = Path(__file__).resolve().parent
 # A signing key as Inngest issues them: prefix + hex. The session's bridge worker signs with it.
 SIGNING_KEY = "signkey-test-" + "7f" * 32
 EventType = temporalio.api.enums.v1.EventType
+
+
+class FakeModelProvider:
+    """A stand-in for a model provider's HTTP API (what step.ai.infer calls through the bridge)."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        provider = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+                body = self.rfile.read(int(self.headers.get("content-length") or 0))
+                provider.requests.append(
+                    {"path": self.path, "headers": dict(self.headers.items()), "body": json.loads(body)}
+                )
+                question = json.loads(body)["messages"][0]["content"]
+                answer = json.dumps({"type": "message", "content": [{"type": "text", "text": f"re: {question}"}]})
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.end_headers()
+                self.wfile.write(answer.encode())
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 class BridgeStack:
@@ -36,9 +70,11 @@ class BridgeStack:
         self.server, self.client, self.gateway_url = server, client, gateway_url
         self.gateway, self.worker, self.records, self.base, self.env = gateway, worker, records, base, env
         self.http = httpx.AsyncClient(base_url=gateway_url, timeout=60)
+        self.model = FakeModelProvider()
 
     async def aclose(self) -> None:
         await self.http.aclose()
+        self.model.close()
 
     def logs(self) -> str:
         return f"--- bridge worker ---\n{self.worker.tail()}\n--- gateway ---\n{self.gateway.tail()}"
@@ -132,6 +168,7 @@ class SdkApp:
             "INNGEST_DEV": stack.gateway_url,
             "BRIDGE_APP_ID": app_id,
             "BRIDGE_RECORD_DIR": str(stack.records),
+            "BRIDGE_AI_URL": stack.model.url,
             **(extra_env or {}),
         }
         process = Process(

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import inngest
+from inngest.experimental import ai
 
 FLAVOUR = sys.argv[1] if len(sys.argv) > 1 else "fastapi"
 PORT = int(sys.argv[2]) if len(sys.argv) > 2 else 3939
@@ -32,6 +33,16 @@ def record(key: str, **fields: Any) -> None:
 
 def ev(name: str) -> inngest.TriggerEvent:
     return inngest.TriggerEvent(event=f"{APP}/{name}")
+
+
+def adapter() -> ai.anthropic.Adapter:
+    return ai.anthropic.Adapter(
+        auth_key="sk-test-123",
+        model="claude-test",
+        base_url=os.environ.get("BRIDGE_AI_URL", "http://127.0.0.1:9/v1"),
+        headers={"anthropic-version": "2023-06-01", "x-test": "yes"},
+    )
+
 
 
 def build_async() -> list[inngest.Function[Any]]:
@@ -150,7 +161,12 @@ def build_async() -> list[inngest.Function[Any]]:
     async def fails(ctx: inngest.Context) -> None:
         raise RuntimeError("function failed on purpose")
 
-    return [steps, sleepy, waiter, child, invoker, parallel, flaky, no_retry, step_error, fails]
+    @client.create_function(fn_id="ask", trigger=ev("ask"))
+    async def ask(ctx: inngest.Context) -> Any:
+        body = {"messages": [{"role": "user", "content": ctx.event.data["q"]}], "max_tokens": 10}
+        return await ctx.step.ai.infer("ask-model", adapter=adapter(), body=body)
+
+    return [steps, sleepy, waiter, child, invoker, parallel, flaky, no_retry, step_error, fails, ask]
 
 
 def build_sync() -> list[inngest.Function[Any]]:
@@ -242,7 +258,12 @@ def build_sync() -> list[inngest.Function[Any]]:
     def fails(ctx: inngest.ContextSync) -> None:
         raise RuntimeError("function failed on purpose")
 
-    return [steps, sleepy, waiter, child, invoker, parallel, flaky, no_retry, step_error, fails]
+    @client.create_function(fn_id="ask", trigger=ev("ask"))
+    def ask(ctx: inngest.ContextSync) -> Any:
+        body = {"messages": [{"role": "user", "content": ctx.event.data["q"]}], "max_tokens": 10}
+        return ctx.step.ai.infer("ask-model", adapter=adapter(), body=body)
+
+    return [steps, sleepy, waiter, child, invoker, parallel, flaky, no_retry, step_error, fails, ask]
 
 
 def main() -> None:

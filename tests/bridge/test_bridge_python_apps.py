@@ -139,3 +139,17 @@ async def test_bridge_failed_run_triggers_on_failure(bridge: BridgeStack, py_app
 
 async def _async_true(value: bool) -> bool:
     return value
+
+
+async def test_bridge_ai_infer_is_requested_by_the_bridge_and_memoized(
+    bridge: BridgeStack, py_app: SdkApp
+) -> None:
+    question = uuid.uuid4().hex
+    run = await bridge.run(py_app.event("ask"), {"q": question})
+    assert "Completed" == run["status"], run
+    assert {"type": "message", "content": [{"type": "text", "text": f"re: {question}"}]} == run["output"]
+    (seen,) = [r for r in bridge.model.requests if r["body"]["messages"][0]["content"] == question]
+    assert "/v1/messages" == seen["path"]
+    assert ("sk-test-123", "yes") == (seen["headers"]["X-Api-Key"], seen["headers"]["X-Test"])
+    assert "claude-test" == seen["body"]["model"]
+    assert ["ask-model"] == await bridge.activity_types(run["run_id"])
