@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 import temporalio.client
+import temporalio.service
 from temporalio import activity
 from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
@@ -22,6 +23,8 @@ from ._routing import EventRouter
 from ._settings import WorkerSettings
 from ._system_workflows import PausesState
 from ._workflow import DISCOVER, FINISH, REGISTER_WAIT
+from . import _run_flow
+from ._limits import CLOSED_RUNS
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +51,14 @@ class StepActivities:
         self._settings = settings
 
     def activities(self) -> list[Any]:
-        return [self.step, self.discover, self.register_wait, self.finish]
+        return [
+            self.step,
+            self.discover,
+            self.register_wait,
+            self.finish,
+            self.signal_with_start,
+            self.cancel_run,
+        ]
 
     # -- helpers ------------------------------------------------------------------------------
     def _config(self, fn_id: str) -> dict[str, Any]:
@@ -71,6 +81,7 @@ class StepActivities:
             "continue_as_new_after_steps": s.continue_as_new_after_steps,
             "max_steps": s.max_steps,
             "max_state_bytes": s.max_state_bytes,
+            "flow_control": config.flow_control,
         }
 
     async def _full_memo(self, inp: _models.StepInput) -> dict[str, Any]:
@@ -222,6 +233,9 @@ class StepActivities:
         """Replay the handler without running any step: report what comes next."""
         await self._executor.prepare(inp.fn_id)
         config = self._config(inp.fn_id)
+        if inp.preflight and config["flow_control"].get("throttle"):
+            # The run must wait for its throttle admission before any of its code runs.
+            return {"status": "preflight", "planned": [], "config": config}
         out = await self._prepare(await self._replay(inp, attempt=inp.attempt, final=False), inp)
         out["config"] = config
         return out
@@ -239,6 +253,23 @@ class StepActivities:
             start_signal_args=[payload["pause"]],
             static_summary=f"runs waiting for {name}",
         )
+
+    @activity.defn(name=_run_flow.SIGNAL_WITH_START)
+    async def signal_with_start(self, payload: dict[str, Any]) -> None:
+        """Signal one of our entity workflows (concurrency, throttle), starting it if needed."""
+        await self._client.start_workflow(
+            payload["workflow"],
+            payload["state"],
+            id=payload["id"],
+            task_queue=SYSTEM_TASK_QUEUE,
+            start_signal=payload["signal"],
+            start_signal_args=[payload["payload"]],
+        )
+
+    @activity.defn(name=_run_flow.CANCEL_RUN)
+    async def cancel_run(self, run_id: str) -> None:
+        """A run cancels itself (cancel_on, timeouts): Temporal then records it as Cancelled."""
+        await self._client.get_workflow_handle(run_id).cancel()
 
     @activity.defn(name=FINISH)
     async def finish(self, payload: dict[str, Any]) -> None:
@@ -265,3 +296,29 @@ class StepActivities:
         elif status == "Cancelled":
             events.append({"name": "inngest/function.cancelled", "id": run_id, "data": {**base, "error": error}})
         await self._router.send(events)
+
+
+class SystemActivities:
+    """Activities of the system task queue (our entity workflows)."""
+
+    def __init__(self, client: temporalio.client.Client) -> None:
+        self._client = client
+
+    def activities(self) -> list[Any]:
+        return [self.closed_runs]
+
+    @activity.defn(name=CLOSED_RUNS)
+    async def closed_runs(self, run_ids: list[str]) -> list[str]:
+        """Which of these runs are no longer running (their concurrency slots can be freed)."""
+        closed = []
+        for run_id in run_ids:
+            try:
+                desc = await self._client.get_workflow_handle(run_id).describe()
+            except temporalio.service.RPCError as err:
+                if err.status != temporalio.service.RPCStatusCode.NOT_FOUND:
+                    raise
+                closed.append(run_id)
+                continue
+            if desc.status != temporalio.client.WorkflowExecutionStatus.RUNNING:
+                closed.append(run_id)
+        return closed

@@ -88,6 +88,7 @@ def app_specs(functions: list[Function[Any]]) -> list[_models.AppSpec]:
                 triggers.append(_models.TriggerSpec(event=t.event, expression=t.expression))
             elif isinstance(t, TriggerCron):
                 triggers.append(_models.TriggerSpec(cron=t.cron, jitter_seconds=parse_jitter(t.jitter)))
+        _check_flow_expressions(fn.id, fn.flow_control)
         app.functions.append(
             _models.FunctionSpec(
                 id=fn.id,
@@ -112,6 +113,29 @@ def _check_event_trigger(fn_id: str, trigger: TriggerEvent) -> None:
             _expressions.compile_expression(trigger.expression, variables=("event",))
         except _expressions.ExpressionError as err:
             raise AppLoadError(f"function {fn_id!r}: trigger {err}") from err
+
+
+def _check_flow_expressions(fn_id: str, flow: dict[str, Any]) -> None:
+    """Key, `if` and `run` expressions of flow-control options must compile (checked at load)."""
+    found: list[tuple[str, str, tuple[str, ...]]] = []
+    for c in flow.get("concurrency") or []:
+        if c.get("key"):
+            found.append(("concurrency key", c["key"], ("event",)))
+    for option in ("throttle", "rate_limit", "debounce", "batch_events", "singleton"):
+        if (flow.get(option) or {}).get("key"):
+            found.append((f"{option} key", flow[option]["key"], ("event",)))
+    if (flow.get("batch_events") or {}).get("if_exp"):
+        found.append(("batch_events if_exp", flow["batch_events"]["if_exp"], ("event",)))
+    if (flow.get("priority") or {}).get("run"):
+        found.append(("priority run", flow["priority"]["run"], ("event",)))
+    for c in flow.get("cancel") or []:
+        if c.get("if_exp"):
+            found.append(("cancel if_exp", c["if_exp"], ("event", "async")))
+    for what, source, variables in found:
+        try:
+            _expressions.compile_expression(source, variables=variables)
+        except _expressions.ExpressionError as err:
+            raise AppLoadError(f"function {fn_id!r}: {what}: {err}") from err
 
 
 def jitter_delta(seconds: float | None) -> timedelta | None:

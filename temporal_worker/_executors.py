@@ -39,6 +39,7 @@ class ReplayRequest:
 @dataclasses.dataclass(frozen=True)
 class FunctionConfig:
     retries: int
+    flow_control: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 class StepExecutor(Protocol):
@@ -72,7 +73,7 @@ class CompatExecutor:
 
     def config(self, fn_id: str) -> FunctionConfig | None:
         fn = self._functions.get(fn_id)
-        return None if fn is None else FunctionConfig(retries=fn.retries)
+        return None if fn is None else FunctionConfig(retries=fn.retries, flow_control=fn.flow_control)
 
     async def replay(self, request: ReplayRequest) -> dict[str, Any]:
         fn = self._functions[request.fn_id]

@@ -23,9 +23,14 @@ APP_WORKFLOW_ID_PREFIX: Final = "inngest-app:"
 PAUSES_WORKFLOW: Final = "InngestPauses"  # one per event name while runs wait for it
 PAUSES_WORKFLOW_ID_PREFIX: Final = "inngest-pauses:"
 SCHEDULE_ID_PREFIX: Final = "inngest-cron:"
+CONCURRENCY_WORKFLOW: Final = "InngestConcurrency"  # a semaphore over executing steps, per key
+CONCURRENCY_WORKFLOW_ID_PREFIX: Final = "inngest-concurrency:"
+THROTTLE_WORKFLOW: Final = "InngestThrottle"  # GCRA admission of run starts, per function and key
+THROTTLE_WORKFLOW_ID_PREFIX: Final = "inngest-throttle:"
 
 # Signal names.
 SIGNAL_EVENT: Final = "inngest_event"  # pause router -> waiting run: {"step": hashed id, "event": {...}}
+SIGNAL_GRANT: Final = "inngest_grant"  # concurrency / throttle entity -> run: {"slot", "at_ms"?}
 
 DEFAULT_TASK_QUEUE_PREFIX: Final = "inngest:"
 # Functions of apps served over HTTP by a stock Inngest SDK run on this queue (the bridge worker).
@@ -107,6 +112,8 @@ class StepInput:
     # When `memo_digest` is set, `memo` holds only the entries the workflow wrote itself; the rest
     # comes from the worker's memo cache, or from the workflow (query) when the digest disagrees.
     memo_digest: str | None = None
+    # First discovery of a run: a throttled function answers with its config only (no replay).
+    preflight: bool = False
 
 
 def run_search_attributes(

@@ -114,6 +114,8 @@ class PausesWorkflow:
         for key, pause in list(self._pauses.items()):
             if received_ms < pause["created_ms"] or pause["expires_ms"] <= received_ms:
                 continue
+            if pause.get("exclude_event_id") and event.get("id") == pause["exclude_event_id"]:
+                continue  # a run's own trigger event never cancels it
             expression = pause.get("expression")
             if expression:
                 try:

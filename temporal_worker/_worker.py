@@ -16,7 +16,8 @@ import temporalio.worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from . import _app_loader, _payloads, _registry, _schedules, _search_attributes
-from ._activities import StepActivities
+from ._activities import StepActivities, SystemActivities
+from ._limits import SemaphoreWorkflow, ThrottleWorkflow
 from ._executors import CompatExecutor
 from ._registry import SYSTEM_TASK_QUEUE, Registry
 from ._routing import EventRouter
@@ -141,7 +142,8 @@ async def run_worker(
         temporalio.worker.Worker(
             client,
             task_queue=SYSTEM_TASK_QUEUE,
-            workflows=[AppWorkflow, PausesWorkflow],
+            workflows=[AppWorkflow, PausesWorkflow, SemaphoreWorkflow, ThrottleWorkflow],
+            activities=SystemActivities(client).activities(),
             workflow_runner=workflow_runner(),
         )
     )

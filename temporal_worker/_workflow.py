@@ -21,6 +21,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflow
 
 with workflow.unsafe.imports_passed_through():
     from . import _memo, _models
+    from ._run_flow import CANCEL_RUN, RunFlow
 
 DISCOVER = "__discover"
 REGISTER_WAIT = "__register_wait"
@@ -66,15 +67,30 @@ class RunWorkflow:
         self._version = 0  # bumped at every memo write: tells stale lookaheads apart
         self._steps_this_run = 0
         self._inflight: dict[str, asyncio.Task[_StepDone]] = {}
+        self._kinds: dict[str, str] = {}  # hashed step id -> kind, for steps in flight
         self._mode: str | None = None
         self._received: dict[str, Any] = {}
         self._fn_attempt = 0
         self._config: dict[str, Any] = {}
         self._unreached = 0
+        self._flow: RunFlow | None = None
+        self._grants: dict[str, dict[str, Any]] = {}
+        self._cancel_reason: str | None = None
+        self._carried_flow: dict[str, Any] | None = None
+        self._restored = False
 
     @workflow.signal(name=_models.SIGNAL_EVENT)
     def on_event(self, payload: dict[str, Any]) -> None:
+        if str(payload["step"]).startswith("cancel:"):  # a cancel_on pause matched
+            if self._cancel_reason is None:
+                name = (payload.get("event") or {}).get("name")
+                self._cancel_reason = f"cancelled by event {name!r}"
+            return
         self._received.setdefault(payload["step"], payload["event"])
+
+    @workflow.signal(name=_models.SIGNAL_GRANT)
+    def on_grant(self, payload: dict[str, Any]) -> None:
+        self._grants[payload["slot"]] = payload
 
     @workflow.query(name="__memo")
     def memo(self) -> dict[str, Any]:
@@ -87,6 +103,7 @@ class RunWorkflow:
         self._run_id = info.workflow_id
         self._fn_id = info.workflow_type
         started_ms = int(workflow.now().timestamp() * 1000)
+        self._started_ms = started_ms
         event = dict(inp.event)
         event.setdefault("data", {})
         if not event.get("id"):
@@ -141,6 +158,8 @@ class RunWorkflow:
                 self._own_keys.append(key)
         self._fn_attempt = int(state["fn_attempt"])
         self._config = dict(state["config"])
+        self._carried_flow = state.get("flow")
+        self._restored = True
 
     def _should_continue_as_new(self) -> bool:
         every = int(self._config.get("continue_as_new_after_steps") or 0)
@@ -161,14 +180,64 @@ class RunWorkflow:
                     "own_keys": self._own_keys,
                     "fn_attempt": self._fn_attempt,
                     "config": self._config,
+                    "flow": None if self._flow is None else self._flow.state(),
                 },
             )
         )
 
+    # -- flow control -----------------------------------------------------------------------
+    async def _start_flow(self) -> None:
+        """Before the run's code first runs: throttle, cancel pauses, timeouts (see _run_flow)."""
+        flow = self._config.get("flow_control") or {}
+        if not flow:
+            return
+        self._flow = RunFlow(
+            flow=flow,
+            run_id=self._run_id,
+            fn_id=self._fn_id,
+            event=self._event,
+            started_ms=self._started_ms,
+            grants=self._grants,
+            run_cancelled=lambda: self._cancel_reason is not None,
+            carried=self._carried_flow,
+        )
+        self._flow.arm_timeouts()
+        if self._restored:
+            return  # pauses live on in the routers; throttling happened in the first run
+        await self._flow.register_cancel_pauses()
+        if self._flow.throttled:
+            await self._flow.wait_for_throttle()
+
+    def _cancel_requested(self) -> bool:
+        if self._flow is not None and self._flow.cancel_reason and self._cancel_reason is None:
+            self._cancel_reason = self._flow.cancel_reason
+        return self._cancel_reason is not None
+
+    async def _cancel_if_requested(self) -> None:
+        """cancel_on and timeouts act between steps: never while a step.run is executing."""
+        if not self._cancel_requested():
+            return
+        if any(self._kinds.get(h) == "run" for h in self._inflight):
+            return
+        assert self._flow is not None or self._cancel_reason is not None
+        workflow.logger.info("run cancelled: %s", self._cancel_reason)
+        await workflow.execute_local_activity(
+            CANCEL_RUN, self._run_id, start_to_close_timeout=_LA_TIMEOUT, summary="cancel"
+        )
+        await workflow.wait_condition(lambda: False)  # the cancellation arrives here
+
     # -- the scheduler ------------------------------------------------------------------------
     async def _drive(self) -> Any:
-        outcome = await self._discover()
+        outcome = await self._discover(preflight=not self._restored)
+        if outcome["status"] == "preflight" or self._config.get("flow_control"):
+            await self._start_flow()
+            await self._cancel_if_requested()
+            if self._flow is not None:
+                self._flow.first_step()
+            if outcome["status"] == "preflight":
+                outcome = await self._discover()
         while True:
+            await self._cancel_if_requested()
             status = outcome["status"]
             if status == "done":
                 return outcome["value"]
@@ -200,20 +269,27 @@ class RunWorkflow:
                 self._write(h, {"error": p["error"]}, own=True)
                 continue
             self._mode = p.get("parallel_mode")
+            self._kinds[h] = p["kind"]
             self._inflight[h] = asyncio.create_task(self._run_step(p, self._version))
 
     async def _next_outcome(self) -> dict[str, Any]:
         candidate: dict[str, Any] | None = None
         while self._inflight:
+            watch = asyncio.create_task(workflow.wait_condition(self._cancel_requested))
             done, _ = await workflow.wait(
-                list(self._inflight.values()), return_when=asyncio.FIRST_COMPLETED
+                [*self._inflight.values(), watch], return_when=asyncio.FIRST_COMPLETED
             )
+            if watch in done:
+                await self._cancel_if_requested()  # returns while a step.run is still executing
+            else:
+                watch.cancel()
             for task in [t for t in self._inflight.values() if t in done]:  # deterministic order
                 try:
                     result = task.result()
                 except (ActivityError, ChildWorkflowError) as err:
                     raise _FunctionFailed(_error_of(err)) from err
                 del self._inflight[result.hashed]
+                self._kinds.pop(result.hashed, None)
                 trusted = result.lookahead is not None and result.started_version == self._version
                 if result.ran:
                     self._write(result.hashed, result.value, own=result.own)
@@ -267,11 +343,13 @@ class RunWorkflow:
             memo_digest=None if full else self._digest.value(),
         )
 
-    async def _discover(self) -> dict[str, Any]:
+    async def _discover(self, *, preflight: bool = False) -> dict[str, Any]:
+        step_input = self._step_input(None, self._fn_attempt, full=True)
+        step_input.preflight = preflight
         try:
             outcome: dict[str, Any] = await workflow.execute_local_activity(
                 DISCOVER,
-                self._step_input(None, self._fn_attempt, full=True),
+                step_input,
                 start_to_close_timeout=_LA_TIMEOUT,
                 retry_policy=_LA_RETRY,
                 summary="discover",
@@ -291,18 +369,28 @@ class RunWorkflow:
             non_retryable_error_types=["NonRetriableError"],
         )
 
+    async def _execute_step(self, p: dict[str, Any], h: str) -> dict[str, Any]:
+        outcome: dict[str, Any] = await workflow.execute_activity(
+            p["id"],
+            self._step_input(h, full=False),
+            activity_id=p["id"],
+            summary=p["id"],
+            retry_policy=self._retry_policy(),
+            start_to_close_timeout=timedelta(seconds=float(self._config["step_timeout"])),
+            heartbeat_timeout=timedelta(seconds=float(self._config["heartbeat_timeout"])),
+        )
+        return outcome
+
     async def _run_step(self, p: dict[str, Any], version: int) -> _StepDone:
         kind, h = p["kind"], p["hashed"]
         if kind == "run":
-            outcome: dict[str, Any] = await workflow.execute_activity(
-                p["id"],
-                self._step_input(h, full=False),
-                activity_id=p["id"],
-                summary=p["id"],
-                retry_policy=self._retry_policy(),
-                start_to_close_timeout=timedelta(seconds=float(self._config["step_timeout"])),
-                heartbeat_timeout=timedelta(seconds=float(self._config["heartbeat_timeout"])),
-            )
+            held = await self._flow.acquire(h) if self._flow is not None else []
+            try:
+                outcome = await self._execute_step(p, h)
+            finally:
+                if held:
+                    assert self._flow is not None
+                    await self._flow.release(held)
             if not outcome.get("target_ran"):
                 return _StepDone(h, None, outcome, version, ran=False, own=False)
             return _StepDone(h, outcome["target_output"], outcome, version, own=False)

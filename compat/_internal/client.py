@@ -149,6 +149,7 @@ class Inngest:
                 middleware=middleware,
                 output_type=output_type,
                 logger=self.logger,
+                flow_control=flow,
             )
             self._functions.append(fn)
             return fn

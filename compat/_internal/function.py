@@ -189,7 +189,9 @@ class Function(Generic[T]):
         return f"<Function {self.id}>"
 
 
-SUPPORTED_OPTIONS: frozenset[str] = frozenset()
+SUPPORTED_OPTIONS: frozenset[str] = frozenset(
+    {"concurrency", "throttle", "priority", "cancel", "timeouts"}
+)
 
 
 def refuse_unsupported(fn_id: str, options: dict[str, Any]) -> None:

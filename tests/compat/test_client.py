@@ -124,8 +124,15 @@ def test_client_flow_control_options_are_all_covered() -> None:
     assert sorted(function.FLOW_CONTROL_OPTIONS) == sorted(FLOW_CONTROL)
 
 
-@pytest.mark.parametrize("option", sorted(FLOW_CONTROL))
+def _supported() -> frozenset[str]:
+    from compat._internal import function
+
+    return function.SUPPORTED_OPTIONS
+
+
+@pytest.mark.parametrize("option", sorted(set(FLOW_CONTROL) - _supported()))
 def test_client_create_function_refuses_flow_control_option(option: str) -> None:
+    """Options not enforced yet are refused, naming the option: never a silent no-op."""
     client = inngest.Inngest(app_id="app")
     with pytest.raises(errors.UnsupportedOptionError) as info:
         client.create_function(fn_id="f", trigger=TRIGGER, **{option: FLOW_CONTROL[option]})
@@ -134,6 +141,15 @@ def test_client_create_function_refuses_flow_control_option(option: str) -> None
     assert repr(option) in str(info.value)
     assert "'f'" in str(info.value)
     assert [] == client.functions
+
+
+@pytest.mark.parametrize("option", sorted(_supported()))
+def test_client_create_function_accepts_supported_option_into_flow_config(option: str) -> None:
+    client = inngest.Inngest(app_id="app")
+    fn = client.create_function(fn_id="f", trigger=TRIGGER, **{option: FLOW_CONTROL[option]})(
+        lambda ctx: None
+    )
+    assert option in fn.flow_control
 
 
 @pytest.mark.parametrize("option", ["cancel", "concurrency"])

@@ -287,3 +287,83 @@ async def big_steps(ctx: inngest.Context) -> dict:
         out = await ctx.step.run(f"load-{i}", lambda size=size: {"blob": "x" * size})
         lengths.append(len(out["blob"]))
     return {"lengths": lengths}
+
+
+# -- flow control inside runs ----------------------------------------------------------------------
+def _timed(key: str, label: str, seconds: float) -> str:
+    record(key, "body-start", label=label)
+    time.sleep(seconds)
+    record(key, "body-end", label=label)
+    return label
+
+
+@client.create_function(
+    fn_id="conc-sleepers",
+    trigger=inngest.TriggerEvent(event="cases/conc-sleepers"),
+    concurrency=[inngest.Concurrency(limit=1, key="event.data.key")],
+)
+async def conc_sleepers(ctx: inngest.Context) -> str:
+    """C06: sleeping runs hold no concurrency slot; step bodies never overlap."""
+    await ctx.step.sleep("s", 3000)
+    return await ctx.step.run("short", _timed, ctx.event.data["key"], ctx.event.data["label"], 0.3)
+
+
+@client.create_function(
+    fn_id="prioritized",
+    trigger=inngest.TriggerEvent(event="cases/prioritized"),
+    concurrency=[inngest.Concurrency(limit=1, key="event.data.key")],
+    priority=inngest.Priority(run="event.data.priority"),
+)
+async def prioritized(ctx: inngest.Context) -> str:
+    return await ctx.step.run("work", _timed, ctx.event.data["key"], ctx.event.data["label"], 1.0)
+
+
+@client.create_function(
+    fn_id="throttled",
+    trigger=inngest.TriggerEvent(event="cases/throttled"),
+    throttle=inngest.Throttle(limit=2, period=datetime.timedelta(seconds=6), burst=1, key="event.data.key"),
+)
+async def throttled(ctx: inngest.Context) -> str:
+    return await ctx.step.run("start", lambda: (record(ctx.event.data["key"], "started", label=ctx.event.data["label"]), "ok")[1])
+
+
+@client.create_function(
+    fn_id="cancellable",
+    trigger=inngest.TriggerEvent(event="cases/cancellable"),
+    cancel=[inngest.Cancel(event="cases/cancel-it", if_exp="async.data.key == event.data.key")],
+    on_failure=on_failure,
+)
+async def cancellable(ctx: inngest.Context) -> str:
+    await ctx.step.sleep("long", datetime.timedelta(seconds=30))
+    return "not cancelled"
+
+
+@client.create_function(
+    fn_id="restartable",
+    trigger=inngest.TriggerEvent(event="cases/restart"),
+    cancel=[inngest.Cancel(event="cases/restart")],
+)
+async def restartable(ctx: inngest.Context) -> str:
+    await ctx.step.sleep("wait", datetime.timedelta(seconds=4))
+    return ctx.event.data["label"]
+
+
+@client.create_function(
+    fn_id="finish-timeout",
+    trigger=inngest.TriggerEvent(event="cases/finish-timeout"),
+    timeouts=inngest.Timeouts(finish=datetime.timedelta(seconds=2)),
+)
+async def finish_timeout(ctx: inngest.Context) -> str:
+    await ctx.step.run("first", lambda: "go")
+    await ctx.step.sleep("long", datetime.timedelta(seconds=20))
+    return "finished"
+
+
+@client.create_function(
+    fn_id="start-timeout",
+    trigger=inngest.TriggerEvent(event="cases/start-timeout"),
+    throttle=inngest.Throttle(limit=1, period=datetime.timedelta(seconds=30), burst=0, key="event.data.key"),
+    timeouts=inngest.Timeouts(start=datetime.timedelta(seconds=2)),
+)
+async def start_timeout(ctx: inngest.Context) -> str:
+    return await ctx.step.run("only", lambda: ctx.event.data["label"])

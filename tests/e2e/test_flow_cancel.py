@@ -1,0 +1,39 @@
+"""cancel (cancel_on): a matching event cancels the run between steps; no on_failure."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+from e2e_support import Stack
+
+pytestmark = pytest.mark.temporal
+
+
+async def test_cancel_on_matching_event_cancels_run_without_on_failure(stack: Stack) -> None:
+    key = uuid.uuid4().hex[:12]
+    (event_id,) = await stack.send({"name": "cases/cancellable", "data": {"key": key}})
+    (run,) = await stack.runs(event_id)
+    await asyncio.sleep(1.0)
+    await stack.send({"name": "cases/cancel-it", "data": {"key": "someone-else"}})
+    await asyncio.sleep(1.0)
+    assert "Running" == (await stack.http.get(f"/v1/runs/{run['run_id']}")).json()["data"]["status"]
+    await stack.send({"name": "cases/cancel-it", "data": {"key": key}})
+    done = await stack.finished_run(run["run_id"], timeout=20)
+    assert "Cancelled" == done["status"]
+    await asyncio.sleep(1.0)
+    assert [] == [r for r in stack.records_of(key) if r["what"] == "on_failure"]
+
+
+async def test_cancel_without_if_never_cancels_by_own_trigger_but_by_the_next_event(stack: Stack) -> None:
+    """Trigger and cancel event are the same name: a run survives its own trigger; the next
+    event cancels it (Inngest: without `if`, any such event cancels every in-flight run)."""
+    (first_event,) = await stack.send({"name": "cases/restart", "data": {"label": "first"}})
+    (first,) = await stack.runs(first_event)
+    await asyncio.sleep(1.5)
+    assert "Running" == (await stack.http.get(f"/v1/runs/{first['run_id']}")).json()["data"]["status"]
+    (second_event,) = await stack.send({"name": "cases/restart", "data": {"label": "second"}})
+    assert "Cancelled" == (await stack.finished_run(first["run_id"], timeout=20))["status"]
+    (second,) = await stack.runs(second_event)
+    assert "second" == (await stack.finished_run(second["run_id"], timeout=20))["output"]

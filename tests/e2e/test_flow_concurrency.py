@@ -1,0 +1,49 @@
+"""Concurrency counts executing steps, not runs (case C06), with keys and priority."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+
+import pytest
+from e2e_support import Stack
+
+pytestmark = pytest.mark.temporal
+
+
+async def test_c06_concurrency_limit_with_sleeping_runs(stack: Stack) -> None:
+    """limit=1, 5 runs that sleep 3 s then run a short step: ~3 s + the short steps, not 15 s."""
+    key = uuid.uuid4().hex[:12]
+    started = time.time()
+    event_ids = await stack.send(
+        [{"name": "cases/conc-sleepers", "data": {"key": key, "label": str(i)}} for i in range(5)]
+    )
+    runs = [(await stack.runs(e))[0]["run_id"] for e in event_ids]
+    results = [await stack.finished_run(r, timeout=60) for r in runs]
+    elapsed = time.time() - started
+    assert ["Completed"] * 5 == [r["status"] for r in results]
+    assert elapsed < 10.0, f"sleeping runs must hold no slot: took {elapsed:.1f}s (15 s if they did)"
+    bodies = sorted(
+        (r["t"], r["what"], r["label"])
+        for r in stack.records_of(key)
+        if r["what"] in ("body-start", "body-end")
+    )
+    depth = 0
+    for _, what, _label in bodies:
+        depth += 1 if what == "body-start" else -1
+        assert depth <= 1, f"two step bodies overlapped: {bodies}"
+    assert 10 == len(bodies)
+
+
+async def test_concurrency_priority_runs_higher_factor_first(stack: Stack) -> None:
+    """With a backlog, a run with priority factor 600 goes before one queued earlier at 0."""
+    key = uuid.uuid4().hex[:12]
+    (blocker,) = await stack.send({"name": "cases/prioritized", "data": {"key": key, "label": "a", "priority": 0}})
+    await stack.wait_records(key, "body-start", 1)
+    await stack.send({"name": "cases/prioritized", "data": {"key": key, "label": "low", "priority": 0}})
+    await asyncio.sleep(0.2)
+    await stack.send({"name": "cases/prioritized", "data": {"key": key, "label": "high", "priority": 600}})
+    await stack.wait_records(key, "body-end", 3, timeout=30)
+    order = [r["label"] for r in sorted(stack.records_of(key), key=lambda r: r["t"]) if r["what"] == "body-start"]
+    assert ["a", "high", "low"] == order
