@@ -82,6 +82,7 @@ class StepActivities:
             "max_steps": s.max_steps,
             "max_state_bytes": s.max_state_bytes,
             "flow_control": config.flow_control,
+            "local_steps": config.local_steps,
         }
 
     async def _full_memo(self, inp: _models.StepInput) -> dict[str, Any]:
@@ -185,7 +186,8 @@ class StepActivities:
         """Run one `step.run` (activity type = step id), then look ahead to the next step."""
         inp = activity.payload_converter().from_payload(args[0].payload, _models.StepInput)
         info = activity.info()
-        heartbeat = asyncio.create_task(self._heartbeat())
+        # Local activities (compat.temporal_options(local_steps=True)) cannot heartbeat.
+        heartbeat = asyncio.create_task(self._heartbeat() if not info.is_local else asyncio.sleep(0))
         try:
             outcome = await self._replay(
                 inp, attempt=info.attempt - 1, final=info.attempt >= inp.max_attempts

@@ -40,6 +40,7 @@ class ReplayRequest:
 class FunctionConfig:
     retries: int
     flow_control: dict[str, Any] = dataclasses.field(default_factory=dict)
+    local_steps: bool = False  # compat.temporal_options(local_steps=True)
 
 
 class StepExecutor(Protocol):
@@ -73,7 +74,13 @@ class CompatExecutor:
 
     def config(self, fn_id: str) -> FunctionConfig | None:
         fn = self._functions.get(fn_id)
-        return None if fn is None else FunctionConfig(retries=fn.retries, flow_control=fn.flow_control)
+        if fn is None:
+            return None
+        return FunctionConfig(
+            retries=fn.retries,
+            flow_control=fn.flow_control,
+            local_steps=bool(fn.temporal_options.get("local_steps")),
+        )
 
     async def replay(self, request: ReplayRequest) -> dict[str, Any]:
         fn = self._functions[request.fn_id]

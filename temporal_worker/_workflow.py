@@ -370,6 +370,18 @@ class RunWorkflow:
         )
 
     async def _execute_step(self, p: dict[str, Any], h: str) -> dict[str, Any]:
+        if self._config.get("local_steps"):
+            # Fast mode: the step runs in this worker as a local activity (its input, the full
+            # memo, stays out of history; the UI shows a marker per step, not an activity).
+            local: dict[str, Any] = await workflow.execute_local_activity(
+                p["id"],
+                self._step_input(h, full=True),
+                activity_id=p["id"],
+                summary=p["id"],
+                retry_policy=self._retry_policy(),
+                start_to_close_timeout=timedelta(seconds=float(self._config["step_timeout"])),
+            )
+            return local
         outcome: dict[str, Any] = await workflow.execute_activity(
             p["id"],
             self._step_input(h, full=False),

@@ -132,6 +132,14 @@ class Function(Generic[T]):
         return list(self._triggers)
 
     @property
+    def temporal_options(self) -> dict[str, Any]:
+        """Options of compat.temporal_options (e.g. local_steps), empty when none are set."""
+        return dict(getattr(self, "_temporal_options", {}))
+
+    def set_temporal_options(self, options: dict[str, Any]) -> None:
+        self._temporal_options = dict(options)
+
+    @property
     def flow_control(self) -> dict[str, Any]:
         """Validated flow-control config (JSON; durations in seconds), empty when none is set."""
         return dict(self._flow_control)

@@ -13,7 +13,7 @@ import random
 import time
 from pathlib import Path
 
-from compat import inngest
+from compat import inngest, temporal_options
 from examples.shop import approve_document, nightly_report, sync_user  # served too: app "shop"
 
 client = inngest.Inngest(app_id="cases")
@@ -367,3 +367,14 @@ async def finish_timeout(ctx: inngest.Context) -> str:
 )
 async def start_timeout(ctx: inngest.Context) -> str:
     return await ctx.step.run("only", lambda: ctx.event.data["label"])
+
+
+@temporal_options(local_steps=True)
+@client.create_function(fn_id="fast-steps", trigger=inngest.TriggerEvent(event="cases/fast-steps"))
+async def fast_steps(ctx: inngest.Context) -> dict:
+    total = 0
+    for i in range(20):
+        total += await ctx.step.run(f"s{i}", lambda i=i: i)
+    await ctx.step.sleep("nap", 1000)
+    flaky_ok = await ctx.step.run("flaky", _flaky, ctx.event.data["key"], ctx.attempt)
+    return {"total": total, "flaky": flaky_ok}
