@@ -55,7 +55,11 @@ def app_from_dict(raw: dict[str, Any]) -> _models.AppSpec:
 
 
 class Registry:
-    """Cached view of every synced app. `ttl` bounds how stale a gateway's routing can be."""
+    """Cached view of every synced app. `ttl` bounds how stale a gateway's routing can be.
+
+    Once used, a background task refreshes the view every `ttl` seconds, so a request never waits
+    for a visibility query unless the view is missing or older than twice the ttl.
+    """
 
     def __init__(self, client: temporalio.client.Client, *, ttl: float = 1.0) -> None:
         self._client = client
@@ -63,6 +67,7 @@ class Registry:
         self._apps: dict[str, _models.AppSpec] = {}
         self._loaded_at = -1.0e9
         self._lock = asyncio.Lock()
+        self._refresher: asyncio.Task[None] | None = None
 
     async def _refresh(self) -> None:
         apps: dict[str, _models.AppSpec] = {}
@@ -76,13 +81,30 @@ class Registry:
         self._apps = apps
         self._loaded_at = time.monotonic()
 
+    async def _refresh_once(self, loaded_at: float) -> None:
+        async with self._lock:
+            if self._loaded_at == loaded_at:  # nobody refreshed while we waited
+                await self._refresh()
+
+    async def _refresh_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._ttl)
+            try:
+                await self._refresh_once(self._loaded_at)
+            except Exception as err:  # Temporal unreachable for a moment: requests refresh inline
+                logger.warning("registry refresh failed", extra={"error": str(err)})
+
     async def apps(self, *, refresh: bool = False) -> list[_models.AppSpec]:
-        if refresh or time.monotonic() - self._loaded_at > self._ttl:
-            loaded_at = self._loaded_at
-            async with self._lock:
-                if self._loaded_at == loaded_at:  # nobody refreshed while we waited
-                    await self._refresh()
+        if self._refresher is None or self._refresher.done():
+            self._refresher = asyncio.create_task(self._refresh_forever())
+        if refresh or time.monotonic() - self._loaded_at > 2 * self._ttl:
+            await self._refresh_once(self._loaded_at)
         return list(self._apps.values())
+
+    def close(self) -> None:
+        """Stop the background refresh."""
+        if self._refresher is not None:
+            self._refresher.cancel()
 
     async def functions(self, *, refresh: bool = False) -> list[_models.FunctionSpec]:
         return [fn for app in await self.apps(refresh=refresh) for fn in app.functions]
