@@ -47,3 +47,49 @@ async def test_concurrency_priority_runs_higher_factor_first(stack: Stack) -> No
     await stack.wait_records(key, "body-end", 3, timeout=30)
     order = [r["label"] for r in sorted(stack.records_of(key), key=lambda r: r["t"]) if r["what"] == "body-start"]
     assert ["a", "high", "low"] == order
+
+
+async def test_concurrency_limit_holds_across_two_workers_and_two_gateways(stack: Stack, tmp_path) -> None:
+    """A second worker process and a second gateway: step bodies of one key still never overlap."""
+    import sys
+
+    import httpx
+    from e2e_support import Process, eventually, free_port
+
+    port = free_port()
+    worker2 = Process("worker2", stack.worker.args, stack.worker.env, tmp_path)
+    gateway2 = Process("gateway2", [sys.executable, "-m", "gateway", "--port", str(port)], stack.worker.env, tmp_path)
+    worker2.start()
+    gateway2.start()
+    http2 = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30)
+    try:
+        async def up() -> bool:
+            try:
+                return (await http2.get("/health")).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        await eventually(up, timeout=60, what="second gateway")
+        await asyncio.sleep(3)  # second worker polling, second gateway's registry loaded
+        key = uuid.uuid4().hex[:12]
+        event_ids = []
+        for i in range(8):
+            body = {"name": "cases/conc-sleepers", "data": {"key": key, "label": str(i)}}
+            http = stack.http if i % 2 == 0 else http2
+            r = await http.post("/e/k", json=body)
+            assert 200 == r.status_code, r.text
+            event_ids.append(r.json()["ids"][0])
+        runs = [(await stack.runs(e))[0]["run_id"] for e in event_ids]
+        results = [await stack.finished_run(r, timeout=90) for r in runs]
+        assert ["Completed"] * 8 == [r["status"] for r in results]
+        bodies = sorted(
+            (r["t"], r["what"]) for r in stack.records_of(key) if r["what"] in ("body-start", "body-end")
+        )
+        depth = 0
+        for _, what in bodies:
+            depth += 1 if what == "body-start" else -1
+            assert depth <= 1, "two step bodies of one key overlapped across processes"
+    finally:
+        await http2.aclose()
+        worker2.stop()
+        gateway2.stop()
