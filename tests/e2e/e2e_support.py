@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
 import socket
 import subprocess
+import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -132,3 +134,34 @@ class Stack:
         return await eventually(check, timeout=timeout, what=f"{count} {what!r} record(s) for {key}")
 
 
+
+
+@contextlib.asynccontextmanager
+async def extra_process_stack(
+    stack: Stack, log_dir: Path, *, worker: bool = False
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A second gateway process (and, with worker=True, a second worker) on the same Temporal.
+
+    Yields an HTTP client for the second gateway once it is healthy and has loaded the registry.
+    """
+    port = free_port()
+    extra = [Process("gateway2", [sys.executable, "-m", "gateway", "--port", str(port)], stack.worker.env, log_dir)]
+    if worker:
+        extra.append(Process("worker2", stack.worker.args, stack.worker.env, log_dir))
+    for p in extra:
+        p.start()
+    http = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30)
+    try:
+        async def up() -> bool:
+            try:
+                return (await http.get("/health")).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        await eventually(up, timeout=60, what="second gateway")
+        await asyncio.sleep(2.5)  # its registry cache, and a second worker polling
+        yield http
+    finally:
+        await http.aclose()
+        for p in extra:
+            p.stop()

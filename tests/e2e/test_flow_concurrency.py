@@ -7,7 +7,7 @@ import time
 import uuid
 
 import pytest
-from e2e_support import Stack
+from e2e_support import Stack, extra_process_stack
 
 pytestmark = pytest.mark.temporal
 
@@ -51,32 +51,12 @@ async def test_concurrency_priority_runs_higher_factor_first(stack: Stack) -> No
 
 async def test_concurrency_limit_holds_across_two_workers_and_two_gateways(stack: Stack, tmp_path) -> None:
     """A second worker process and a second gateway: step bodies of one key still never overlap."""
-    import sys
-
-    import httpx
-    from e2e_support import Process, eventually, free_port
-
-    port = free_port()
-    worker2 = Process("worker2", stack.worker.args, stack.worker.env, tmp_path)
-    gateway2 = Process("gateway2", [sys.executable, "-m", "gateway", "--port", str(port)], stack.worker.env, tmp_path)
-    worker2.start()
-    gateway2.start()
-    http2 = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30)
-    try:
-        async def up() -> bool:
-            try:
-                return (await http2.get("/health")).status_code == 200
-            except httpx.TransportError:
-                return False
-
-        await eventually(up, timeout=60, what="second gateway")
-        await asyncio.sleep(3)  # second worker polling, second gateway's registry loaded
+    async with extra_process_stack(stack, tmp_path, worker=True) as http2:
         key = uuid.uuid4().hex[:12]
         event_ids = []
         for i in range(8):
             body = {"name": "cases/conc-sleepers", "data": {"key": key, "label": str(i)}}
-            http = stack.http if i % 2 == 0 else http2
-            r = await http.post("/e/k", json=body)
+            r = await (stack.http if i % 2 == 0 else http2).post("/e/k", json=body)
             assert 200 == r.status_code, r.text
             event_ids.append(r.json()["ids"][0])
         runs = [(await stack.runs(e))[0]["run_id"] for e in event_ids]
@@ -89,7 +69,3 @@ async def test_concurrency_limit_holds_across_two_workers_and_two_gateways(stack
         for _, what in bodies:
             depth += 1 if what == "body-start" else -1
             assert depth <= 1, "two step bodies of one key overlapped across processes"
-    finally:
-        await http2.aclose()
-        worker2.stop()
-        gateway2.stop()

@@ -3,32 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 import uuid
 
-import httpx
 import pytest
 import temporalio.api.enums.v1
-from e2e_support import Process, Stack, eventually, free_port
+from e2e_support import Stack, eventually, extra_process_stack
 
 pytestmark = pytest.mark.temporal
 
 
 async def test_waits_resume_with_two_gateway_processes(stack: Stack, tmp_path) -> None:
     """20 runs wait; each gets its event right after its wait registers, alternating gateways."""
-    port = free_port()
-    second = Process("gateway2", [sys.executable, "-m", "gateway", "--port", str(port)], stack.worker.env, tmp_path)
-    second.start()
-    http2 = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30)
-    try:
-        async def up() -> bool:
-            try:
-                return (await http2.get("/health")).status_code == 200
-            except httpx.TransportError:
-                return False
-
-        await eventually(up, timeout=60, what="second gateway")
-        await asyncio.sleep(1.2)  # its registry cache
+    async with extra_process_stack(stack, tmp_path) as http2:
         keys = [uuid.uuid4().hex[:10] for _ in range(20)]
         event_ids = await stack.send([{"name": "cases/wait-key", "data": {"key": k}} for k in keys])
         runs = [(await stack.runs(eid))[0]["run_id"] for eid in event_ids]
@@ -53,6 +39,3 @@ async def test_waits_resume_with_two_gateway_processes(stack: Stack, tmp_path) -
         await asyncio.gather(*(resume(i, k, r) for i, (k, r) in enumerate(zip(keys, runs))))
         results = [await stack.finished_run(r) for r in runs]
         assert list(range(20)) == [r["output"] for r in results]
-    finally:
-        await http2.aclose()
-        second.stop()
