@@ -176,6 +176,17 @@ class RunFlow:
                 summary=f"cancel on {c['event']}",
             )
 
+    async def unregister_cancel_pauses(self) -> None:
+        """A finished run's cancel pauses go (else they would wait out their year in the router)."""
+        for i, c in enumerate(self.flow.get("cancel") or []):
+            router = workflow.get_external_workflow_handle(
+                f"{_models.PAUSES_WORKFLOW_ID_PREFIX}{c['event']}"
+            )
+            try:
+                await router.signal("unregister", {"run_id": self.run_id, "step": f"cancel:{i}"})
+            except Exception as err:  # the router is gone: nothing is left to remove
+                workflow.logger.debug("cancel pause already gone: %s", err)
+
     def arm_timeouts(self) -> None:
         """(Re)start the timers of timeouts.start / .finish (also after continue-as-new)."""
         timeouts = self.flow.get("timeouts") or {}

@@ -498,6 +498,8 @@ class RunWorkflow:
 
     async def _finish(self, status: str, *, result: Any = None, error: dict[str, Any] | None = None) -> None:
         """Emit Inngest's inngest/function.finished (and .failed / .cancelled) events."""
+        if self._flow is not None:
+            await self._flow.unregister_cancel_pauses()
         await workflow.execute_local_activity(
             FINISH,
             {

@@ -37,3 +37,22 @@ async def test_cancel_without_if_never_cancels_by_own_trigger_but_by_the_next_ev
     assert "Cancelled" == (await stack.finished_run(first["run_id"], timeout=20))["status"]
     (second,) = await stack.runs(second_event)
     assert "second" == (await stack.finished_run(second["run_id"], timeout=20))["output"]
+
+
+async def test_finished_run_leaves_no_cancel_pause_behind(stack: Stack) -> None:
+    """A run that ends removes its cancel pauses, so routers do not keep them for a year."""
+    (first_event,) = await stack.send({"name": "cases/restart", "data": {"label": "alone"}})
+    (run,) = await stack.runs(first_event)
+    assert "alone" == (await stack.finished_run(run["run_id"], timeout=20))["output"]
+    router = stack.client.get_workflow_handle("inngest-pauses:cases/restart")
+
+    async def gone() -> bool:
+        try:
+            desc = await router.describe()
+        except Exception:
+            return True
+        return desc.status.name != "RUNNING"
+
+    from e2e_support import eventually
+
+    await eventually(gone, timeout=15, what="the pause router to close once its last pause went")
