@@ -219,7 +219,6 @@ class RunWorkflow:
             return
         if any(self._kinds.get(h) == "run" for h in self._inflight):
             return
-        assert self._flow is not None or self._cancel_reason is not None
         workflow.logger.info("run cancelled: %s", self._cancel_reason)
         await workflow.execute_local_activity(
             CANCEL_RUN, self._run_id, start_to_close_timeout=_LA_TIMEOUT, summary="cancel"
