@@ -24,6 +24,7 @@ logger = logging.getLogger(__name__)
 
 SA_FUNCTION_ID: Final = temporal_worker.SA_FUNCTION_ID
 SA_EVENT_ID: Final = temporal_worker.SA_EVENT_ID
+SKIP_MEMO: Final = temporal_worker.SKIP_MEMO
 
 RPC_TIMEOUT: Final = datetime.timedelta(seconds=10)
 MAX_RUNS_PER_EVENT: Final = 1000
@@ -96,8 +97,31 @@ async def _output(client: temporalio.client.Client, execution: _Execution) -> An
     return result if status == "Completed" else None
 
 
+async def _skip(execution: _Execution) -> _schemas.RunSkip | None:
+    """The flow-control skip a record execution carries in its memo (None for real runs)."""
+    if not execution.raw_info.memo.fields.get(SKIP_MEMO):
+        return None
+    raw = (await execution.memo()).get(SKIP_MEMO)
+    if not isinstance(raw, dict):
+        return None
+    return _schemas.RunSkip(
+        reason=str(raw.get("reason")), message=str(raw.get("message")), run_id=raw.get("run_id")
+    )
+
+
 async def to_run(client: temporalio.client.Client, execution: _Execution) -> _schemas.Run:
     """The Inngest run object for a workflow execution (fetches the output of ended runs)."""
+    skip = await _skip(execution)
+    if skip is not None:
+        return _schemas.Run(
+            run_id=execution.id,
+            run_started_at=execution.start_time,
+            function_id=execution.workflow_type,
+            event_id=execution.typed_search_attributes.get(SA_EVENT_ID),
+            status="Skipped",
+            ended_at=execution.close_time or execution.start_time,
+            skip=skip,
+        )
     return _schemas.Run(
         run_id=execution.id,
         run_started_at=execution.start_time,
@@ -131,6 +155,8 @@ async def cancel_run(client: temporalio.client.Client, run_id: str) -> _schemas.
     """Request cancellation of a running run; return it as it is now."""
     execution = await _describe(client, run_id)
     status = run_status(execution.status)
+    if await _skip(execution) is not None:
+        status = "Skipped"
     if status != "Running":
         raise _errors.RunFinishedError(run_id, status)
     handle = client.get_workflow_handle(run_id, run_id=execution.run_id)

@@ -10,7 +10,7 @@ import pydantic
 MAX_EVENTS_PER_REQUEST: Final = 5000  # Inngest consts.MaxEvents
 MAX_EVENT_NAME_LENGTH: Final = 512  # Inngest consts.MaxEventNameLength (v2 ingestion)
 
-RunStatus = Literal["Running", "Completed", "Failed", "Cancelled"]
+RunStatus = Literal["Running", "Completed", "Failed", "Cancelled", "Skipped"]
 
 
 class _Model(pydantic.BaseModel):
@@ -69,6 +69,19 @@ class RunError(_Model):
     stack: str
 
 
+class RunSkip(_Model):
+    """Why flow control did not start this run (status "Skipped")."""
+
+    reason: str = pydantic.Field(
+        description="rate_limited, idempotent, debounced, batched, singleton_skipped, or "
+        "<option>_key_error"
+    )
+    message: str
+    run_id: str | None = pydantic.Field(
+        default=None, description="The run the event went into (debounce, batch) or that blocked it."
+    )
+
+
 class Run(_Model):
     """A function run (one Temporal workflow execution; `run_id` is its workflow id)."""
 
@@ -81,6 +94,8 @@ class Run(_Model):
     status: RunStatus
     ended_at: datetime.datetime | None
     output: Any = None
+    # Only on runs flow control skipped (status "Skipped"); left out of other runs' JSON.
+    skip: RunSkip | None = pydantic.Field(default=None, exclude_if=lambda value: value is None)
 
 
 class Metadata(_Model):

@@ -12,6 +12,7 @@ from temporal_worker._models import (
     TriggerSpec,
 )
 from temporal_worker._models import BRIDGE_TASK_QUEUE
+from temporal_worker._flow_routing import SKIP_MEMO
 from temporal_worker._registry import Registry, app_to_dict, sync_app
 from temporal_worker._routing import EventRouter, RoutingError
 from temporal_worker._schedules import reconcile_schedules
@@ -54,4 +55,5 @@ __all__ = [
     "SA_EVENT_ID",
     "SA_EVENT_NAME",
     "SA_FUNCTION_ID",
+    "SKIP_MEMO",
 ]

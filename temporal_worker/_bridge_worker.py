@@ -21,6 +21,7 @@ from ._http_executor import HttpExecutor
 from ._registry import SYSTEM_TASK_QUEUE, Registry
 from ._routing import EventRouter
 from ._settings import WorkerSettings
+from ._flow_entities import FLOW_WORKFLOWS
 from ._system_workflows import AppWorkflow, PausesWorkflow
 from ._workflow import RunWorkflow
 from ._worker import connect, workflow_runner
@@ -56,7 +57,7 @@ async def run_bridge(
         temporalio.worker.Worker(
             client,
             task_queue=SYSTEM_TASK_QUEUE,
-            workflows=[AppWorkflow, PausesWorkflow],
+            workflows=[AppWorkflow, PausesWorkflow, *FLOW_WORKFLOWS],
             workflow_runner=workflow_runner(),
         ),
     ]

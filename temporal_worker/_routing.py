@@ -18,6 +18,7 @@ import temporalio.service
 import ulid
 
 from . import _matching, _models
+from ._flow_routing import FlowControl
 from ._registry import Registry
 
 logger = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ class EventRouter:
     def __init__(self, client: temporalio.client.Client, registry: Registry) -> None:
         self._client = client
         self._registry = registry
+        self._flow = FlowControl(client)
 
     @property
     def registry(self) -> Registry:
@@ -106,6 +108,18 @@ class EventRouter:
         self, fn: _models.FunctionSpec, event: dict[str, Any], user_id: str, internal_id: str
     ) -> None:
         run_id = _matching.run_id(fn.id, {**event, "id": user_id}, internal_id)
+        if FlowControl.applies(fn):
+            # batch -> rate limit -> debounce -> singleton, then this plain start (event-id dedup)
+            await self._flow.start(
+                fn, event, internal_id, run_id,
+                lambda: self._plain_start(fn, event, internal_id, run_id),
+            )
+            return
+        await self._plain_start(fn, event, internal_id, run_id)
+
+    async def _plain_start(
+        self, fn: _models.FunctionSpec, event: dict[str, Any], internal_id: str, run_id: str
+    ) -> None:
         try:
             await self._client.start_workflow(
                 fn.id,

@@ -22,6 +22,7 @@ from ._executors import CompatExecutor
 from ._registry import SYSTEM_TASK_QUEUE, Registry
 from ._routing import EventRouter
 from ._settings import WorkerSettings
+from ._flow_entities import FLOW_WORKFLOWS
 from ._system_workflows import AppWorkflow, PausesWorkflow
 from ._workflow import RunWorkflow
 
@@ -142,7 +143,7 @@ async def run_worker(
         temporalio.worker.Worker(
             client,
             task_queue=SYSTEM_TASK_QUEUE,
-            workflows=[AppWorkflow, PausesWorkflow, SemaphoreWorkflow, ThrottleWorkflow],
+            workflows=[AppWorkflow, PausesWorkflow, SemaphoreWorkflow, ThrottleWorkflow, *FLOW_WORKFLOWS],
             activities=SystemActivities(client).activities(),
             workflow_runner=workflow_runner(),
         )

@@ -15,6 +15,9 @@ from . import models
 
 MAX_CONCURRENCY_CONSTRAINTS = 2
 MAX_CANCELS = 5
+MIN_BATCH_SIZE = 2
+MAX_BATCH_SIZE = 100  # Inngest's OSS cap
+MAX_BATCH_TIMEOUT_S = 60  # Inngest's OSS cap
 
 
 def _seconds(value: int | datetime.timedelta | None, *, option: str, fn_id: str) -> float | None:
@@ -35,6 +38,23 @@ def _check_range(fn_id: str, option: str, seconds: float | None, low: float, hig
         raise ValueError(
             f"create_function(fn_id={fn_id!r}): {option} must be between {low:g}s and {high:g}s, "
             f"got {seconds:g}s"
+        )
+
+
+def _check_whole_seconds(fn_id: str, option: str, seconds: float | None) -> None:
+    # The inngest SDK sends durations as whole seconds ("30s") and refuses anything else.
+    if seconds is not None and seconds != int(seconds):
+        raise ValueError(
+            f"create_function(fn_id={fn_id!r}): {option} must be a whole number of seconds, "
+            f"got {seconds:g}s"
+        )
+
+
+def _check_key(fn_id: str, option: str, key: str | None) -> None:
+    if key is not None and (not isinstance(key, str) or not key.strip()):
+        raise ValueError(
+            f"create_function(fn_id={fn_id!r}): {option} must be a non-empty expression over "
+            f"`event` (or None), got {key!r}"
         )
 
 
@@ -77,25 +97,50 @@ def to_config(fn_id: str, options: dict[str, Any]) -> dict[str, Any]:
     if rate_limit is not None:
         period = _seconds(rate_limit.period, option="rate_limit period", fn_id=fn_id)
         _check_range(fn_id, "rate_limit period", period, 1, 86400)
+        _check_whole_seconds(fn_id, "rate_limit period", period)
         if rate_limit.limit < 1:
-            raise ValueError(f"create_function(fn_id={fn_id!r}): rate_limit limit must be >= 1")
+            raise ValueError(
+                f"create_function(fn_id={fn_id!r}): rate_limit limit must be >= 1, got {rate_limit.limit}"
+            )
+        _check_key(fn_id, "rate_limit key", rate_limit.key)
         out["rate_limit"] = {"limit": rate_limit.limit, "period_s": period, "key": rate_limit.key}
-    if options.get("idempotency"):
+    idempotency = options.get("idempotency")
+    if idempotency is not None:
+        if not isinstance(idempotency, str) or not idempotency.strip():
+            raise ValueError(
+                f"create_function(fn_id={fn_id!r}): idempotency must be a non-empty key expression "
+                f"such as 'event.data.cart_id', got {idempotency!r}"
+            )
         # Inngest implements it as a rate limit of 1 per 24 h per key, replacing any rate_limit.
-        out["rate_limit"] = {"limit": 1, "period_s": 86400.0, "key": options["idempotency"]}
-        out["idempotency"] = options["idempotency"]
+        out["rate_limit"] = {"limit": 1, "period_s": 86400.0, "key": idempotency}
+        out["idempotency"] = idempotency
     debounce = options.get("debounce")
     if debounce is not None:
         period = _seconds(debounce.period, option="debounce period", fn_id=fn_id)
         _check_range(fn_id, "debounce period", period, 1, 7 * 86400)
+        _check_whole_seconds(fn_id, "debounce period", period)
         timeout = _seconds(debounce.timeout, option="debounce timeout", fn_id=fn_id)
+        _check_range(fn_id, "debounce timeout", timeout, 1, 7 * 86400)
+        _check_whole_seconds(fn_id, "debounce timeout", timeout)
+        _check_key(fn_id, "debounce key", debounce.key)
         out["debounce"] = {"period_s": period, "key": debounce.key, "timeout_s": timeout}
     batch = options.get("batch_events")
     if batch is not None:
-        if batch.max_size < 2:
-            raise ValueError(f"create_function(fn_id={fn_id!r}): batch_events max_size must be >= 2")
+        if not MIN_BATCH_SIZE <= batch.max_size <= MAX_BATCH_SIZE:
+            raise ValueError(
+                f"create_function(fn_id={fn_id!r}): batch_events max_size must be between "
+                f"{MIN_BATCH_SIZE} and {MAX_BATCH_SIZE}, got {batch.max_size}"
+            )
+        if batch.timeout is None:
+            raise ValueError(
+                f"create_function(fn_id={fn_id!r}): batch_events needs a timeout (how long a batch "
+                f"waits for more events), between 1s and {MAX_BATCH_TIMEOUT_S}s"
+            )
         timeout = _seconds(batch.timeout, option="batch_events timeout", fn_id=fn_id)
-        _check_range(fn_id, "batch_events timeout", timeout, 1, 86400)
+        _check_range(fn_id, "batch_events timeout", timeout, 1, MAX_BATCH_TIMEOUT_S)
+        _check_whole_seconds(fn_id, "batch_events timeout", timeout)
+        _check_key(fn_id, "batch_events key", batch.key)
+        _check_key(fn_id, "batch_events if_exp", batch.if_exp)
         out["batch_events"] = {
             "max_size": batch.max_size,
             "timeout_s": timeout,
@@ -107,6 +152,12 @@ def to_config(fn_id: str, options: dict[str, Any]) -> dict[str, Any]:
         out["priority"] = {"run": priority.run}
     singleton = options.get("singleton")
     if singleton is not None:
+        if singleton.mode not in ("skip", "cancel"):
+            raise ValueError(
+                f"create_function(fn_id={fn_id!r}): singleton mode must be 'skip' or 'cancel', "
+                f"got {singleton.mode!r}"
+            )
+        _check_key(fn_id, "singleton key", singleton.key)
         out["singleton"] = {"key": singleton.key, "mode": singleton.mode}
     cancel = options.get("cancel")
     if cancel:
@@ -139,3 +190,8 @@ def _check_combinations(fn_id: str, config: dict[str, Any]) -> None:
                     f"create_function(fn_id={fn_id!r}): batch_events cannot be combined with {other} "
                     "(Inngest refuses this combination)"
                 )
+    if "debounce" in config and "singleton" in config:
+        raise ValueError(
+            f"create_function(fn_id={fn_id!r}): debounce combined with singleton is not supported "
+            "yet; use one of them"
+        )

@@ -199,6 +199,7 @@ class Function(Generic[T]):
 
 SUPPORTED_OPTIONS: frozenset[str] = frozenset(
     {"concurrency", "throttle", "priority", "cancel", "timeouts"}
+    | {"rate_limit", "idempotency", "debounce", "batch_events", "singleton"}
 )
 
 
