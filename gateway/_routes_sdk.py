@@ -279,6 +279,11 @@ async def run_actions(
     _auth.check_bearer(request.headers.get("authorization"), settings)
     try:
         memo = await client.get_workflow_handle(run_id).query("__memo")
+    except temporalio.client.WorkflowQueryFailedError as err:
+        raise _errors.UpstreamError(
+            f"cannot read the steps of run {run_id} from Temporal: {err}. A run's step state "
+            "travels in one query answer, which Temporal caps (about 2 MiB without a payload store)"
+        ) from err
     except temporalio.service.RPCError as err:
         if err.status == temporalio.service.RPCStatusCode.NOT_FOUND:
             raise _errors.RunNotFoundError(run_id) from None

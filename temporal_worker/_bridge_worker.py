@@ -16,8 +16,9 @@ import temporalio.client
 import temporalio.worker
 
 from . import _models, _search_attributes
-from ._activities import StepActivities
+from ._activities import StepActivities, SystemActivities
 from ._http_executor import HttpExecutor
+from ._limits import SemaphoreWorkflow, ThrottleWorkflow
 from ._registry import SYSTEM_TASK_QUEUE, Registry
 from ._routing import EventRouter
 from ._settings import WorkerSettings
@@ -57,7 +58,9 @@ async def run_bridge(
         temporalio.worker.Worker(
             client,
             task_queue=SYSTEM_TASK_QUEUE,
-            workflows=[AppWorkflow, PausesWorkflow, *FLOW_WORKFLOWS],
+            # The same system workflows as every worker: any of them may get these tasks.
+            workflows=[AppWorkflow, PausesWorkflow, SemaphoreWorkflow, ThrottleWorkflow, *FLOW_WORKFLOWS],
+            activities=SystemActivities(client).activities(),
             workflow_runner=workflow_runner(),
         ),
     ]

@@ -235,7 +235,7 @@ class HttpExecutor:
         if spec is None:
             return None
         retries = _sdk_protocol.DEFAULT_RETRIES if spec.retries is None else spec.retries
-        return FunctionConfig(retries=retries)
+        return FunctionConfig(retries=retries, flow_control=dict(spec.flow_control))
 
     async def prepare(self, fn_id: str) -> None:
         """Load (or refresh) the function's spec from the registry before `config`/`replay`."""

@@ -185,19 +185,91 @@ def _runtime(fn_id: str, fn: dict[str, Any]) -> tuple[str, int | None]:
     return url, attempts
 
 
-# Flow control options the bridge cannot honour yet: never silently ignored (runs are refused).
+# Flow-control options decided when a run starts, not enforced yet for any function: never
+# silently ignored (the function syncs, its runs are refused naming the option). Those enforced
+# inside runs (concurrency, throttle, priority, cancel, timeouts) work as for compat functions.
 _UNSUPPORTED: Final = (
-    "throttle",
     "rateLimit",
     "debounce",
     "batchEvents",
-    "priority",
     "idempotency",
     "singleton",
-    "timeouts",
-    "concurrency",
-    "cancel",
 )
+
+
+def _secs(value: Any, what: str) -> float | None:
+    return None if value in (None, "") else parse_duration(value, what=what)
+
+
+def flow_control_of(fn_id: str, fn: dict[str, Any]) -> dict[str, Any]:
+    """An SDK function config's flow-control options in the registry's JSON form (`*_s` seconds),
+    the form compat functions carry too."""
+    out: dict[str, Any] = {}
+    where = f"function {fn_id!r}"
+    concurrency = fn.get("concurrency")
+    if isinstance(concurrency, (int, dict)):
+        concurrency = [concurrency]
+    if concurrency:
+        out["concurrency"] = [
+            {"limit": c, "key": None, "scope": "fn"}
+            if isinstance(c, int)
+            else {"limit": int(c.get("limit", 0)), "key": c.get("key"), "scope": c.get("scope") or "fn"}
+            for c in concurrency
+        ]
+    if isinstance(fn.get("throttle"), dict):
+        t = fn["throttle"]
+        out["throttle"] = {
+            "limit": int(t.get("limit", 1)),
+            "period_s": _secs(t.get("period"), f"{where} throttle.period"),
+            "burst": int(t.get("burst") or 1),
+            "key": t.get("key"),
+        }
+    if isinstance(fn.get("rateLimit"), dict):
+        r = fn["rateLimit"]
+        out["rate_limit"] = {
+            "limit": int(r.get("limit", 1)),
+            "period_s": _secs(r.get("period"), f"{where} rateLimit.period"),
+            "key": r.get("key"),
+        }
+    if fn.get("idempotency"):
+        out["rate_limit"] = {"limit": 1, "period_s": 86400.0, "key": fn["idempotency"]}
+        out["idempotency"] = fn["idempotency"]
+    if isinstance(fn.get("debounce"), dict):
+        d = fn["debounce"]
+        out["debounce"] = {
+            "period_s": _secs(d.get("period"), f"{where} debounce.period"),
+            "key": d.get("key"),
+            "timeout_s": _secs(d.get("timeout"), f"{where} debounce.timeout"),
+        }
+    if isinstance(fn.get("batchEvents"), dict):
+        b = fn["batchEvents"]
+        out["batch_events"] = {
+            "max_size": int(b.get("maxSize", 0)),
+            "timeout_s": _secs(b.get("timeout"), f"{where} batchEvents.timeout"),
+            "key": b.get("key"),
+            "if_exp": b.get("if"),
+        }
+    if isinstance(fn.get("priority"), dict):
+        out["priority"] = {"run": fn["priority"].get("run")}
+    if isinstance(fn.get("singleton"), dict):
+        out["singleton"] = {"key": fn["singleton"].get("key"), "mode": fn["singleton"].get("mode")}
+    if fn.get("cancel"):
+        out["cancel"] = [
+            {
+                "event": c.get("event"),
+                "if_exp": c.get("if"),
+                "timeout_s": _secs(c.get("timeout"), f"{where} cancel.timeout"),
+            }
+            for c in fn["cancel"]
+            if isinstance(c, dict)
+        ]
+    if isinstance(fn.get("timeouts"), dict):
+        t = fn["timeouts"]
+        out["timeouts"] = {
+            "start_s": _secs(t.get("start"), f"{where} timeouts.start"),
+            "finish_s": _secs(t.get("finish"), f"{where} timeouts.finish"),
+        }
+    return out
 
 
 def app_from_registration(body: Any) -> _models.AppSpec:
@@ -238,6 +310,10 @@ def app_from_registration(body: Any) -> _models.AppSpec:
             else None
         )
         fn_url, retries = _runtime(fn_id, fn)
+        try:
+            flow_control = flow_control_of(fn_id, fn)
+        except (ValueError, TypeError, AttributeError) as err:
+            raise RegistrationError(f"function {fn_id!r}: bad flow-control option: {err}") from None
         functions.append(
             _models.FunctionSpec(
                 id=fn_id,
@@ -249,6 +325,7 @@ def app_from_registration(body: Any) -> _models.AppSpec:
                 url=fn_url,
                 retries=retries,
                 unsupported=unsupported,
+                flow_control=flow_control,
             )
         )
     return _models.AppSpec(

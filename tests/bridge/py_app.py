@@ -45,6 +45,10 @@ def adapter() -> ai.anthropic.Adapter:
 
 
 
+def cancel_on() -> inngest.Cancel:
+    return inngest.Cancel(event=f"{APP}/cancel", if_exp="event.data.id == async.data.id")
+
+
 def build_async() -> list[inngest.Function[Any]]:
     @client.create_function(fn_id="steps", trigger=ev("steps"))
     async def steps(ctx: inngest.Context) -> dict[str, Any]:
@@ -166,7 +170,17 @@ def build_async() -> list[inngest.Function[Any]]:
         body = {"messages": [{"role": "user", "content": ctx.event.data["q"]}], "max_tokens": 10}
         return await ctx.step.ai.infer("ask-model", adapter=adapter(), body=body)
 
-    return [steps, sleepy, waiter, child, invoker, parallel, flaky, no_retry, step_error, fails, ask]
+    @client.create_function(fn_id="cancellable", trigger=ev("cancellable"), cancel=[cancel_on()])
+    async def cancellable(ctx: inngest.Context) -> str:
+        async def started() -> str:
+            record("cancellable", id=ctx.event.data["id"])
+            return "started"
+
+        await ctx.step.run("started", started)
+        await ctx.step.sleep("long-nap", datetime.timedelta(seconds=60))
+        return "not cancelled"
+
+    return [steps, sleepy, waiter, child, invoker, parallel, flaky, no_retry, step_error, fails, ask, cancellable]
 
 
 def build_sync() -> list[inngest.Function[Any]]:
@@ -263,7 +277,17 @@ def build_sync() -> list[inngest.Function[Any]]:
         body = {"messages": [{"role": "user", "content": ctx.event.data["q"]}], "max_tokens": 10}
         return ctx.step.ai.infer("ask-model", adapter=adapter(), body=body)
 
-    return [steps, sleepy, waiter, child, invoker, parallel, flaky, no_retry, step_error, fails, ask]
+    @client.create_function(fn_id="cancellable", trigger=ev("cancellable"), cancel=[cancel_on()])
+    def cancellable(ctx: inngest.ContextSync) -> str:
+        def started() -> str:
+            record("cancellable", id=ctx.event.data["id"])
+            return "started"
+
+        ctx.step.run("started", started)
+        ctx.step.sleep("long-nap", datetime.timedelta(seconds=60))
+        return "not cancelled"
+
+    return [steps, sleepy, waiter, child, invoker, parallel, flaky, no_retry, step_error, fails, ask, cancellable]
 
 
 def main() -> None:

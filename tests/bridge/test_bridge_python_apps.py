@@ -153,3 +153,17 @@ async def test_bridge_ai_infer_is_requested_by_the_bridge_and_memoized(
     assert ("sk-test-123", "yes") == (seen["headers"]["X-Api-Key"], seen["headers"]["X-Test"])
     assert "claude-test" == seen["body"]["model"]
     assert ["ask-model"] == await bridge.activity_types(run["run_id"])
+
+
+async def test_bridge_cancel_on_event_cancels_the_waiting_run(bridge: BridgeStack, py_app: SdkApp) -> None:
+    key = uuid.uuid4().hex[:10]
+    event_id = await bridge.send(py_app.event("cancellable"), {"id": key})
+    (run,) = await bridge.runs(event_id)
+    await eventually(
+        lambda: _async_true(any(r["id"] == key for r in bridge.records_of(py_app.app_id, "cancellable"))),
+        what="the run to start",
+    )
+    await bridge.send(py_app.event("cancel"), {"id": "another-run"})
+    await bridge.send(py_app.event("cancel"), {"id": key})
+    done = await bridge.finished(run["run_id"], timeout=30)
+    assert "Cancelled" == done["status"], done

@@ -118,6 +118,10 @@ def test_sdk_protocol_unsupported_options_are_recorded_not_ignored() -> None:
     body["functions"][0]["debounce"] = {"period": "5s"}  # type: ignore[index]
     (fn,) = _sdk_protocol.app_from_registration(body).functions
     assert fn.unsupported is not None and "uses debounce" in fn.unsupported
+    body["functions"][0]["debounce"] = None  # type: ignore[index]
+    body["functions"][0]["cancel"] = [{"event": "a/b"}]  # type: ignore[index]
+    (fn,) = _sdk_protocol.app_from_registration(body).functions
+    assert (None, [{"event": "a/b", "if_exp": None, "timeout_s": None}]) == (fn.unsupported, fn.flow_control["cancel"])
 
 
 def test_http_executor_plans_map_sdk_ops_to_engine_kinds() -> None:
@@ -153,3 +157,36 @@ def test_http_executor_retry_after_accepts_seconds_and_timestamps_clamped() -> N
     assert 86400.0 == _http_executor.retry_after_seconds("2027-01-01T00:00:00Z", now=now)
     assert None is _http_executor.retry_after_seconds(None, now=now)
     assert None is _http_executor.retry_after_seconds("whenever", now=now)
+
+
+def test_sdk_protocol_flow_control_options_translate_to_the_registry_form() -> None:
+    fn = {
+        "concurrency": [{"limit": 2, "key": "event.data.user", "scope": "env"}],
+        "throttle": {"limit": 1, "period": "10s", "burst": 2, "key": "k"},
+        "debounce": {"period": "5s", "key": "event.data.id", "timeout": "1m"},
+        "singleton": {"key": "event.data.u", "mode": "skip"},
+        "cancel": [{"event": "a/cancel", "if": "event.data.id == async.data.id", "timeout": "1h"}],
+        "timeouts": {"start": "30s", "finish": "5m"},
+        "idempotency": "event.data.id",
+    }
+    assert {
+        "concurrency": [{"limit": 2, "key": "event.data.user", "scope": "env"}],
+        "throttle": {"limit": 1, "period_s": 10.0, "burst": 2, "key": "k"},
+        "debounce": {"period_s": 5.0, "key": "event.data.id", "timeout_s": 60.0},
+        "singleton": {"key": "event.data.u", "mode": "skip"},
+        "cancel": [{"event": "a/cancel", "if_exp": "event.data.id == async.data.id", "timeout_s": 3600.0}],
+        "timeouts": {"start_s": 30.0, "finish_s": 300.0},
+        "rate_limit": {"limit": 1, "period_s": 86400.0, "key": "event.data.id"},
+        "idempotency": "event.data.id",
+    } == _sdk_protocol.flow_control_of("f", fn)
+    assert {"concurrency": [{"limit": 3, "key": None, "scope": "fn"}]} == _sdk_protocol.flow_control_of(
+        "f", {"concurrency": 3}
+    )
+    assert {} == _sdk_protocol.flow_control_of("f", {"cancel": [], "concurrency": []})
+
+
+def test_sdk_protocol_bad_flow_control_durations_are_refused_at_sync() -> None:
+    body = _register()
+    body["functions"][0]["debounce"] = {"period": "soon"}  # type: ignore[index]
+    with pytest.raises(_sdk_protocol.RegistrationError, match="debounce.period"):
+        _sdk_protocol.app_from_registration(body)
