@@ -23,6 +23,7 @@ from ._registry import SYSTEM_TASK_QUEUE, Registry
 from ._routing import EventRouter
 from ._settings import WorkerSettings
 from ._flow_entities import FLOW_WORKFLOWS
+from ._flow_routing import FlowActivities
 from ._system_workflows import AppWorkflow, PausesWorkflow
 from ._workflow import RunWorkflow
 from ._worker import connect, workflow_runner
@@ -60,7 +61,10 @@ async def run_bridge(
             task_queue=SYSTEM_TASK_QUEUE,
             # The same system workflows as every worker: any of them may get these tasks.
             workflows=[AppWorkflow, PausesWorkflow, SemaphoreWorkflow, ThrottleWorkflow, *FLOW_WORKFLOWS],
-            activities=SystemActivities(client).activities(),
+            activities=[
+                *SystemActivities(client).activities(),
+                *FlowActivities(client, router._plain_start).activities(),
+            ],
             workflow_runner=workflow_runner(),
         ),
     ]

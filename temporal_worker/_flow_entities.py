@@ -12,7 +12,8 @@ arrival time has passed (then a fresh entity is equivalent).
 InngestDebounce (id `inngest-debounce:<fn>:<key hash>`): update `push` adds an event to the open
 burst (opening one if none), keeps the event with the highest `ts` and restarts the period; an
 event older than the kept one is ignored. When `period` has passed since the last accepted event,
-or `timeout` since the burst opened, the run starts as a child (ABANDON) with the kept event.
+or `timeout` since the burst opened, the run starts as a child (ABANDON) with the kept event; when
+the function also has a singleton, the activity `__flow_start_debounced` claims it as routing would.
 
 InngestBatch (id `inngest-batch:<fn>:<key hash>`): update `add` appends the event to the open batch;
 the batch's run starts (child, ABANDON) with every event once it holds `max_size` events or
@@ -20,7 +21,11 @@ the batch's run starts (child, ABANDON) with every event once it holds `max_size
 
 InngestSingleton (id `inngest-singleton:<fn>:<key hash>`): update `claim` starts the run as a child
 when none is active; otherwise `skip` refuses it and `cancel` cancels the active run first. The
-entity watches its active child and ends when none is active.
+entity watches its active child and ends when none is active. After continue-as-new the active run is
+no longer its child: it checks it with the activity `__flow_run_open` every 2 s until it ends.
+
+Every entity continues as new after `continue_as_new_after` updates (sent by the routing core;
+1,000 by default) or when Temporal suggests it, carrying its state.
 
 The run ids of debounced and batched runs are decided when the burst/batch opens
 (`<fn>:debounce:<first event id>`, `<fn>:batch:<first event id>`) so the routing core can say, for
@@ -35,7 +40,7 @@ from datetime import timedelta
 from typing import Any, Final
 
 from temporalio import workflow
-from temporalio.common import WorkflowIDReusePolicy
+from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
@@ -50,9 +55,16 @@ BATCH_WORKFLOW_ID_PREFIX: Final = "inngest-batch:"
 SINGLETON_WORKFLOW: Final = "InngestSingleton"
 SINGLETON_WORKFLOW_ID_PREFIX: Final = "inngest-singleton:"
 
+# Activities of the system task queue (FlowActivities in _flow_routing.py).
+START_DEBOUNCED: Final = "__flow_start_debounced"  # a debounced run of a singleton function
+RUN_OPEN: Final = "__flow_run_open"  # is this run still running?
+
 # Entities stay this long after they hold nothing, so a burst of events finds them running.
 _LINGER = timedelta(seconds=30)
 _CONTINUE_AS_NEW_AFTER = 1000  # updates handled per run of an entity
+_POLL_CARRIED = timedelta(seconds=2)  # how often a continued singleton checks the run it inherited
+_ACTIVITY_TIMEOUT = timedelta(seconds=30)
+_ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=10))
 
 
 def gcra_drop(tat_ms: float | None, now_ms: float, limit: int, period_ms: float) -> tuple[bool, float | None]:
@@ -98,9 +110,14 @@ async def start_run(
 
 
 # -- rate limit -------------------------------------------------------------------------------------
+# A run's own retried start (the same event id re-sent) is not counted twice within this window.
+RATE_LIMIT_TOKEN_TTL_MS: Final = 30 * 60 * 1000
+
+
 @dataclasses.dataclass
 class RateLimitState:
     tat_ms: float | None = None
+    tokens: dict[str, float] = dataclasses.field(default_factory=dict)  # run id -> expiry (ms)
 
 
 @workflow.defn(name=RATE_LIMIT_WORKFLOW)
@@ -108,7 +125,9 @@ class RateLimitWorkflow:
     @workflow.init
     def __init__(self, state: RateLimitState) -> None:
         self._tat = state.tat_ms
+        self._tokens = dict(state.tokens)
         self._handled = 0
+        self._can_after = _CONTINUE_AS_NEW_AFTER
 
     @workflow.run
     async def run(self, state: RateLimitState) -> None:
@@ -117,27 +136,39 @@ class RateLimitWorkflow:
             wait_ms = (self._tat or 0) - _now_ms()
             try:
                 await workflow.wait_condition(
-                    lambda: self._handled != handled,
+                    lambda handled=handled: self._handled != handled,
                     timeout=timedelta(milliseconds=max(wait_ms, 0)) + _LINGER,
                 )
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             if self._handled == handled and (self._tat or 0) <= _now_ms():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 if self._handled == handled:
                     return  # everything refilled: a fresh entity is the same
-            if self._handled >= _CONTINUE_AS_NEW_AFTER or workflow.info().is_continue_as_new_suggested():
+            if self._handled >= self._can_after or workflow.info().is_continue_as_new_suggested():
                 await workflow.wait_condition(workflow.all_handlers_finished)
-                workflow.continue_as_new(RateLimitState(self._tat))
+                workflow.continue_as_new(RateLimitState(self._tat, self._tokens))
 
     @workflow.update(name="acquire")
     def acquire(self, request: dict[str, Any]) -> dict[str, Any]:
-        """request: {limit, period_s}. Answers {admitted, retry_after_ms}."""
+        """request: {limit, period_s, token (the run id when the event has an id) | None}.
+
+        Answers {admitted, retry_after_ms}. A token admitted within the last 30 minutes is admitted
+        again without counting (Inngest's rate-limit idempotency): the run's start then dedups it.
+        """
         self._handled += 1
+        self._can_after = int(request.get("continue_as_new_after") or _CONTINUE_AS_NEW_AFTER)
         now = _now_ms()
+        for expired in [t for t, until in self._tokens.items() if until <= now]:
+            del self._tokens[expired]
+        token = request.get("token")
+        if token and token in self._tokens:
+            return {"admitted": True, "retry_after_ms": 0}
         limit, period_ms = int(request["limit"]), float(request["period_s"]) * 1000
         admitted, tat = gcra_drop(self._tat, now, limit, period_ms)
         self._tat = tat
+        if admitted and token:
+            self._tokens[token] = now + RATE_LIMIT_TOKEN_TTL_MS
         retry_after = 0.0
         if not admitted and tat is not None:
             emission = period_ms / limit
@@ -158,6 +189,7 @@ class DebounceWorkflow:
         # burst: {run_id, event, internal_id, opened_ms, due_ms, timeout_ms|None, start}
         self._burst: dict[str, Any] | None = state.burst
         self._handled = 0
+        self._can_after = _CONTINUE_AS_NEW_AFTER
         self._fired: list[dict[str, Any]] = []
 
     @workflow.run
@@ -165,6 +197,17 @@ class DebounceWorkflow:
         while True:
             if self._fired:
                 burst = self._fired.pop(0)
+                if burst["start"].get("singleton"):
+                    # Singleton comes after debounce (Inngest's order): the routing core's claim,
+                    # from an activity (workflows cannot send updates).
+                    await workflow.execute_activity(
+                        START_DEBOUNCED,
+                        {k: burst[k] for k in ("start", "run_id", "event", "internal_id")},
+                        start_to_close_timeout=_ACTIVITY_TIMEOUT,
+                        retry_policy=_ACTIVITY_RETRY,
+                        summary=f"start {burst['run_id']} (singleton)",
+                    )
+                    continue
                 try:
                     await start_run(
                         burst["start"], burst["run_id"], burst["event"], burst["internal_id"],
@@ -177,16 +220,16 @@ class DebounceWorkflow:
                 handled = self._handled
                 try:
                     await workflow.wait_condition(
-                        lambda: self._handled != handled or bool(self._fired), timeout=_LINGER
+                        lambda handled=handled: self._handled != handled or bool(self._fired), timeout=_LINGER
                     )
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
                 if self._burst is None and not self._fired:
                     await workflow.wait_condition(workflow.all_handlers_finished)
                     if self._burst is None and not self._fired:
                         return
                 continue
-            if self._handled >= _CONTINUE_AS_NEW_AFTER or workflow.info().is_continue_as_new_suggested():
+            if self._handled >= self._can_after or workflow.info().is_continue_as_new_suggested():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(DebounceState(self._burst))
             burst = self._burst
@@ -194,10 +237,10 @@ class DebounceWorkflow:
             handled = self._handled
             try:
                 await workflow.wait_condition(
-                    lambda: self._handled != handled,
+                    lambda handled=handled: self._handled != handled,
                     timeout=timedelta(milliseconds=max(due - _now_ms(), 0)),
                 )
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             if self._burst is burst and self._due(burst) <= _now_ms():
                 # Decided here, before any await: a push after this opens the next burst.
@@ -218,6 +261,7 @@ class DebounceWorkflow:
         Answers {run_id, outcome: "opened"|"replaced"|"ignored", replaced: {internal_id, name}|None}.
         """
         self._handled += 1
+        self._can_after = int(request.get("continue_as_new_after") or _CONTINUE_AS_NEW_AFTER)
         now = _now_ms()
         event = request["event"]
         period_ms = int(float(request["period_s"]) * 1000)
@@ -259,6 +303,7 @@ class BatchWorkflow:
         self._batch: dict[str, Any] | None = state.batch
         self._ready: list[dict[str, Any]] = []
         self._handled = 0
+        self._can_after = _CONTINUE_AS_NEW_AFTER
 
     @workflow.run
     async def run(self, state: BatchState) -> None:
@@ -277,26 +322,26 @@ class BatchWorkflow:
                 handled = self._handled
                 try:
                     await workflow.wait_condition(
-                        lambda: self._handled != handled or bool(self._ready), timeout=_LINGER
+                        lambda handled=handled: self._handled != handled or bool(self._ready), timeout=_LINGER
                     )
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
                 if self._batch is None and not self._ready:
                     await workflow.wait_condition(workflow.all_handlers_finished)
                     if self._batch is None and not self._ready:
                         return
                 continue
-            if self._handled >= _CONTINUE_AS_NEW_AFTER or workflow.info().is_continue_as_new_suggested():
+            if self._handled >= self._can_after or workflow.info().is_continue_as_new_suggested():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(BatchState(self._batch))
             batch = self._batch
             due = int(batch["opened_ms"]) + int(batch["timeout_ms"])
             try:
                 await workflow.wait_condition(
-                    lambda: self._batch is not batch or bool(self._ready),
+                    lambda batch=batch: self._batch is not batch or bool(self._ready),
                     timeout=timedelta(milliseconds=max(due - _now_ms(), 0)),
                 )
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             if self._batch is batch and due <= _now_ms():
                 self._batch = None
@@ -309,6 +354,7 @@ class BatchWorkflow:
         Answers {run_id, position (0 = first event of the batch), first_internal_id}.
         """
         self._handled += 1
+        self._can_after = int(request.get("continue_as_new_after") or _CONTINUE_AS_NEW_AFTER)
         batch = self._batch
         if batch is None:
             batch = self._batch = {
@@ -329,42 +375,95 @@ class BatchWorkflow:
 
 
 # -- singleton --------------------------------------------------------------------------------------
+@dataclasses.dataclass
+class SingletonState:
+    active: str | None = None  # carried over continue-as-new: polled, since it is not our child
+
+
 @workflow.defn(name=SINGLETON_WORKFLOW)
 class SingletonWorkflow:
-    def __init__(self) -> None:
-        self._active: str | None = None
+    @workflow.init
+    def __init__(self, state: SingletonState) -> None:
+        self._active: str | None = state.active
+        self._carried = state.active
+        self._handled = 0
+        self._can_after = _CONTINUE_AS_NEW_AFTER
         self._watchers: dict[str, asyncio.Task[None]] = {}
 
     @workflow.run
-    async def run(self, _: dict[str, Any]) -> None:
+    async def run(self, state: SingletonState) -> None:
+        if self._carried is not None:
+            self._watchers[self._carried] = asyncio.create_task(self._poll(self._carried))
         while True:
-            await workflow.wait_condition(lambda: self._active is None)
+            await workflow.wait_condition(lambda: self._active is None or self._continue_as_new())
+            if self._continue_as_new():
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new(SingletonState(self._active))
             try:
                 await workflow.wait_condition(lambda: self._active is not None, timeout=_LINGER)
                 continue
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             await workflow.wait_condition(workflow.all_handlers_finished)
             if self._active is None:
                 return
+
+    def _continue_as_new(self) -> bool:
+        return self._handled >= self._can_after or workflow.info().is_continue_as_new_suggested()
+
+    def _release(self, run_id: str) -> None:
+        if self._active == run_id:
+            self._active = None
 
     async def _watch(self, run_id: str, handle: workflow.ChildWorkflowHandle[Any, Any]) -> None:
         try:
             await handle
         except BaseException:  # failed or cancelled: the run is over either way
             pass
-        if self._active == run_id:
-            self._active = None
+        self._release(run_id)
+
+    async def _poll(self, run_id: str) -> None:
+        while self._active == run_id:
+            still_open = await workflow.execute_activity(
+                RUN_OPEN,
+                run_id,
+                result_type=bool,
+                start_to_close_timeout=_ACTIVITY_TIMEOUT,
+                retry_policy=_ACTIVITY_RETRY,
+                summary=f"is {run_id} still running?",
+            )
+            if not still_open:
+                self._release(run_id)
+                return
+            await workflow.sleep(_POLL_CARRIED)
 
     @workflow.update(name="claim")
     async def claim(self, request: dict[str, Any]) -> dict[str, Any]:
         """request: {mode, run_id, event, internal_id, start}.
 
         Answers {outcome: "started"|"skipped"|"duplicate", active: run id that blocked it or was
-        cancelled, or None}.
+        cancelled, or None}. A repeated claim of the active run (a retried activity) is "started".
         """
+        self._handled += 1
+        self._can_after = int(request.get("continue_as_new_after") or _CONTINUE_AS_NEW_AFTER)
         run_id = request["run_id"]
         previous = self._active
+        if previous is not None and previous != run_id and request["mode"] == "skip":
+            # Before refusing, make sure it still runs: its end may be in this very workflow task,
+            # behind this update (or it is a run inherited over continue-as-new, checked by polling).
+            still_open = await workflow.execute_activity(
+                RUN_OPEN,
+                previous,
+                result_type=bool,
+                start_to_close_timeout=_ACTIVITY_TIMEOUT,
+                retry_policy=_ACTIVITY_RETRY,
+                summary=f"is {previous} still running?",
+            )
+            if not still_open:
+                self._release(previous)
+            previous = self._active  # read again: decided below without awaiting
+        if previous == run_id:
+            return {"outcome": "started", "active": None}
         if previous is not None and request["mode"] == "skip":
             return {"outcome": "skipped", "active": previous}
         self._active = run_id  # decided before any await: a concurrent claim sees it
@@ -378,8 +477,7 @@ class SingletonWorkflow:
                 request["start"], run_id, request["event"], request["internal_id"], [], "singleton"
             )
         except WorkflowAlreadyStartedError:
-            if self._active == run_id:
-                self._active = None
+            self._release(run_id)
             return {"outcome": "duplicate", "active": previous}
         self._watchers[run_id] = asyncio.create_task(self._watch(run_id, handle))
         return {"outcome": "started", "active": previous}

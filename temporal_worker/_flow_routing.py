@@ -19,6 +19,8 @@ import asyncio
 import hashlib
 import json
 import logging
+import os
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any, Final
 
@@ -26,6 +28,7 @@ import temporalio.client
 import temporalio.common
 import temporalio.exceptions
 import temporalio.service
+from temporalio import activity
 
 from . import _expressions, _models
 from ._flow_entities import (
@@ -35,11 +38,14 @@ from ._flow_entities import (
     DEBOUNCE_WORKFLOW_ID_PREFIX,
     RATE_LIMIT_WORKFLOW,
     RATE_LIMIT_WORKFLOW_ID_PREFIX,
+    RUN_OPEN,
     SINGLETON_WORKFLOW,
     SINGLETON_WORKFLOW_ID_PREFIX,
+    START_DEBOUNCED,
     BatchState,
     DebounceState,
     RateLimitState,
+    SingletonState,
 )
 from ._registry import SYSTEM_TASK_QUEUE
 
@@ -47,8 +53,12 @@ logger = logging.getLogger(__name__)
 
 SKIPPED_TASK_QUEUE: Final = "inngest:skipped"  # never polled: skip records run no code
 SKIP_MEMO: Final = "inngest_skipped"
+CONTINUE_AS_NEW_ENV: Final = "INNGEST_TEMPORAL_FLOW_CONTINUE_AS_NEW_AFTER"
 _SKIP_RECORD_TIMEOUT = timedelta(minutes=1)
 _RETRIES = 5
+
+# EventRouter's plain start: (fn, event, internal id, run id); a duplicate run id is a no-op.
+PlainStart = Callable[[_models.FunctionSpec, dict[str, Any], str, str], Awaitable[None]]
 
 # Options enforced here (the rest act inside the run workflow).
 START_OPTIONS: Final = ("batch_events", "rate_limit", "debounce", "singleton")
@@ -90,6 +100,8 @@ class FlowControl:
 
     def __init__(self, client: temporalio.client.Client) -> None:
         self._client = client
+        # Entities continue as new after this many updates (default 1000; tests set it low).
+        self._continue_as_new_after = int(os.environ.get(CONTINUE_AS_NEW_ENV) or 0) or None
 
     @staticmethod
     def applies(fn: _models.FunctionSpec) -> bool:
@@ -102,15 +114,21 @@ class FlowControl:
         internal_id: str,
         run_id: str,
         plain_start: Any,
+        *,
+        has_event_id: bool = False,
     ) -> None:
-        """Apply the options in order; `plain_start()` starts the run when nothing holds it back."""
+        """Apply the options in order; `plain_start()` starts the run when nothing holds it back.
+
+        `has_event_id`: the event carries its own id, so `run_id` is the same for a re-sent copy.
+        """
         config = fn.flow_control
         batch = config.get("batch_events")
         if batch is not None and self._batched(fn, batch, event):
             await self._batch(fn, batch, event, internal_id)
             return
         rate_limit = config.get("rate_limit")
-        if rate_limit is not None and not await self._rate_limit(fn, config, event, internal_id):
+        token = run_id if has_event_id else None
+        if rate_limit is not None and not await self._rate_limit(fn, config, event, internal_id, token):
             return
         debounce = config.get("debounce")
         if debounce is not None:
@@ -175,7 +193,12 @@ class FlowControl:
 
     # -- rate limit / idempotency -------------------------------------------------------------
     async def _rate_limit(
-        self, fn: _models.FunctionSpec, config: dict[str, Any], event: dict[str, Any], internal_id: str
+        self,
+        fn: _models.FunctionSpec,
+        config: dict[str, Any],
+        event: dict[str, Any],
+        internal_id: str,
+        token: str | None,
     ) -> bool:
         rate_limit = config["rate_limit"]
         idempotent = config.get("idempotency") is not None
@@ -197,7 +220,7 @@ class FlowControl:
             entity_id(RATE_LIMIT_WORKFLOW_ID_PREFIX, fn.id, key),
             RateLimitState(),
             "acquire",
-            {"limit": rate_limit["limit"], "period_s": rate_limit["period_s"]},
+            {"limit": rate_limit["limit"], "period_s": rate_limit["period_s"], "token": token},
             summary=f"{option} of {fn.id}",
         )
         if answer["admitted"]:
@@ -228,6 +251,9 @@ class FlowControl:
         if key is NOT_LIMITED:
             key = "false"
         assert isinstance(key, str)
+        start = _start_info(fn)
+        if fn.flow_control.get("singleton") is not None:
+            start["singleton"] = fn.flow_control["singleton"]  # applied when the run starts
         answer = await self._update(
             DEBOUNCE_WORKFLOW,
             entity_id(DEBOUNCE_WORKFLOW_ID_PREFIX, fn.id, key),
@@ -239,7 +265,7 @@ class FlowControl:
                 "run_id": f"{fn.id}:debounce:{internal_id}",
                 "period_s": debounce["period_s"],
                 "timeout_s": debounce.get("timeout_s"),
-                "start": _start_info(fn),
+                "start": start,
             },
             summary=f"debounce of {fn.id}",
         )
@@ -284,7 +310,7 @@ class FlowControl:
         answer = await self._update(
             SINGLETON_WORKFLOW,
             entity_id(SINGLETON_WORKFLOW_ID_PREFIX, fn.id, key),
-            {},
+            SingletonState(),
             "claim",
             {
                 "mode": singleton["mode"],
@@ -314,6 +340,8 @@ class FlowControl:
         self, workflow_type: str, workflow_id: str, initial: Any, update: str, arg: dict[str, Any], *, summary: str
     ) -> dict[str, Any]:
         """Update-with-start the entity; retried when it was closing just as the update arrived."""
+        if self._continue_as_new_after:
+            arg = {**arg, "continue_as_new_after": self._continue_as_new_after}
         for attempt in range(_RETRIES):
             op = temporalio.client.WithStartWorkflowOperation(
                 workflow_type,
@@ -378,6 +406,44 @@ class FlowControl:
                     extra={"run_id": record_id, "error": str(err)},
                 )
         return record_id
+
+
+class FlowActivities:
+    """Activities of the system task queue for the start-time entities."""
+
+    def __init__(self, client: temporalio.client.Client, plain_start: PlainStart) -> None:
+        self._client = client
+        self._flow = FlowControl(client)
+        self._plain_start = plain_start
+
+    def activities(self) -> list[Any]:
+        return [self.start_debounced, self.run_open]
+
+    @activity.defn(name=START_DEBOUNCED)
+    async def start_debounced(self, request: dict[str, Any]) -> None:
+        """A debounced run of a function that also has a singleton: claim it, as routing would."""
+        start = request["start"]
+        fn = _models.FunctionSpec(
+            id=start["fn_id"], app_id=start["app_id"], name=start["name"],
+            task_queue=start["task_queue"], triggers=[],
+            flow_control={"singleton": start["singleton"]},
+        )
+        event, internal_id, run_id = request["event"], request["internal_id"], request["run_id"]
+        key = FlowControl._singleton_key(fn, start["singleton"], event)
+        if key is None:
+            await self._plain_start(fn, event, internal_id, run_id)
+            return
+        await self._flow._singleton(fn, start["singleton"], key, event, internal_id, run_id)
+
+    @activity.defn(name=RUN_OPEN)
+    async def run_open(self, run_id: str) -> bool:
+        try:
+            desc = await self._client.get_workflow_handle(run_id).describe()
+        except temporalio.service.RPCError as err:
+            if err.status == temporalio.service.RPCStatusCode.NOT_FOUND:
+                return False
+            raise
+        return desc.status == temporalio.client.WorkflowExecutionStatus.RUNNING
 
 
 def _closing(err: BaseException) -> bool:

@@ -113,6 +113,7 @@ class EventRouter:
             await self._flow.start(
                 fn, event, internal_id, run_id,
                 lambda: self._plain_start(fn, event, internal_id, run_id),
+                has_event_id=bool(user_id),
             )
             return
         await self._plain_start(fn, event, internal_id, run_id)

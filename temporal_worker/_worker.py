@@ -23,6 +23,7 @@ from ._registry import SYSTEM_TASK_QUEUE, Registry
 from ._routing import EventRouter
 from ._settings import WorkerSettings
 from ._flow_entities import FLOW_WORKFLOWS
+from ._flow_routing import FlowActivities
 from ._system_workflows import AppWorkflow, PausesWorkflow
 from ._workflow import RunWorkflow
 
@@ -144,7 +145,10 @@ async def run_worker(
             client,
             task_queue=SYSTEM_TASK_QUEUE,
             workflows=[AppWorkflow, PausesWorkflow, SemaphoreWorkflow, ThrottleWorkflow, *FLOW_WORKFLOWS],
-            activities=SystemActivities(client).activities(),
+            activities=[
+                *SystemActivities(client).activities(),
+                *FlowActivities(client, router._plain_start).activities(),
+            ],
             workflow_runner=workflow_runner(),
         )
     )

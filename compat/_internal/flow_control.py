@@ -190,8 +190,3 @@ def _check_combinations(fn_id: str, config: dict[str, Any]) -> None:
                     f"create_function(fn_id={fn_id!r}): batch_events cannot be combined with {other} "
                     "(Inngest refuses this combination)"
                 )
-    if "debounce" in config and "singleton" in config:
-        raise ValueError(
-            f"create_function(fn_id={fn_id!r}): debounce combined with singleton is not supported "
-            "yet; use one of them"
-        )

@@ -49,7 +49,6 @@ def test_flow_options_idempotency_is_a_rate_limit_of_1_per_day_replacing_rate_li
         ({"batch_events": inngest.Batch(max_size=2, timeout=S), "rate_limit": inngest.RateLimit(limit=1, period=S)}, "batch_events cannot be combined with rate_limit"),
         ({"batch_events": inngest.Batch(max_size=2, timeout=S), "idempotency": "event.id"}, "batch_events cannot be combined with rate_limit"),
         ({"batch_events": inngest.Batch(max_size=2, timeout=S), "singleton": inngest.Singleton(mode="skip")}, "batch_events cannot be combined with singleton"),
-        ({"debounce": inngest.Debounce(period=S), "singleton": inngest.Singleton(mode="skip")}, "debounce combined with singleton is not supported yet"),
     ],
 )
 def test_flow_options_refused_with_the_option_and_rule(options: dict, message: str) -> None:
@@ -69,5 +68,7 @@ def test_flow_options_accepted_combinations() -> None:
         rate_limit=inngest.RateLimit(limit=3, period=60 * S),
     )
     assert {"key": "event.data.k", "mode": "cancel"} == config["singleton"]
+    config = create(debounce=inngest.Debounce(period=S), singleton=inngest.Singleton(mode="skip"))
+    assert {"key": None, "mode": "skip"} == config["singleton"]
     config = create(batch_events=inngest.Batch(max_size=3, timeout=2 * S, key="event.data.k", if_exp="event.data.b"))
     assert {"max_size": 3, "timeout_s": 2.0, "key": "event.data.k", "if_exp": "event.data.b"} == config["batch_events"]

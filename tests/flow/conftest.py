@@ -14,11 +14,11 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import temporal_worker  # noqa: E402
-from e2e_support import REPO, Process, eventually, free_port  # noqa: E402
-from flow_support import FlowStack, gateway_up  # noqa: E402
+from e2e_support import REPO, Process, eventually, free_port
+from flow_support import FlowStack, gateway_up
 
-from temporal_worker._devserver import DevServer  # noqa: E402
+import temporal_worker
+from temporal_worker._devserver import DevServer
 
 FLOW_DIR = Path(__file__).resolve().parent
 
@@ -38,6 +38,8 @@ async def flow(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[FlowSt
         "INNGEST_TEMPORAL_RETRY_INITIAL_INTERVAL": "1s",
         "INNGEST_TEMPORAL_HEARTBEAT_TIMEOUT": "2s",
         "INNGEST_TEMPORAL_PAYLOAD_STORE": f"file://{base / 'payloads'}",
+        # Entities continue as new every 3 updates, so every test also crosses continue-as-new.
+        "INNGEST_TEMPORAL_FLOW_CONTINUE_AS_NEW_AFTER": "3",
         "PYTHONUNBUFFERED": "1",
     }
     os.environ["INNGEST_TEMPORAL_PAYLOAD_STORE"] = env["INNGEST_TEMPORAL_PAYLOAD_STORE"]

@@ -41,6 +41,11 @@ async def _record_start(ctx: inngest.Context) -> dict[str, Any]:
     return seen
 
 
+@client.create_function(fn_id="plain", trigger=inngest.TriggerEvent(event="flow/plain"))
+async def plain(ctx: inngest.Context) -> dict[str, Any]:
+    return _started(ctx)
+
+
 # -- rate limit ---------------------------------------------------------------------------------
 @client.create_function(
     fn_id="rate-limit-day",
@@ -92,6 +97,18 @@ async def idempotent(ctx: inngest.Context) -> dict[str, Any]:
 )
 async def debounce(ctx: inngest.Context) -> dict[str, Any]:
     return await _record_start(ctx)
+
+
+@client.create_function(
+    fn_id="debounce-singleton",
+    trigger=inngest.TriggerEvent(event="flow/debounce-singleton"),
+    debounce=inngest.Debounce(period=datetime.timedelta(seconds=1), key="event.data.key"),
+    singleton=inngest.Singleton(mode="skip", key="event.data.key"),
+)
+async def debounce_singleton(ctx: inngest.Context) -> dict[str, Any]:
+    seen = await _record_start(ctx)
+    await ctx.step.sleep("hold", datetime.timedelta(seconds=float(ctx.event.data.get("hold", 0))))
+    return seen
 
 
 # -- batch --------------------------------------------------------------------------------------

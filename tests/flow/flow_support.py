@@ -10,7 +10,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
 
-from e2e_support import Process, Stack, free_port  # noqa: E402
+from e2e_support import Process, Stack, free_port
 
 
 class FlowStack(Stack):

@@ -23,7 +23,7 @@ async def test_flow_debounce_runs_once_with_the_last_event_period_after_it(flow:
     (started,) = await flow.wait_records(key, "started", 1, timeout=20)
     delay = started["t"] - last_sent
     print(f"debounce: run started {delay:.2f}s after the last event (period 2 s)")
-    assert 2.0 <= delay < 5.0
+    assert 1.8 <= delay < 5.0  # the period starts when the entity takes the event
     assert 2 == started["n"]
     # The last event's run; the two before were debounced into it.
     (run,) = await flow.runs(ids[2])
@@ -40,7 +40,7 @@ async def test_flow_debounce_runs_once_with_the_last_event_period_after_it(flow:
 async def test_flow_debounce_older_event_neither_replaces_nor_extends(flow: FlowStack) -> None:
     key = uuid.uuid4().hex[:10]
     now_ms = int(time.time() * 1000)
-    (first,) = await flow.send({"name": "flow/debounce", "data": {"key": key, "n": 1}, "ts": now_ms})
+    await flow.send({"name": "flow/debounce", "data": {"key": key, "n": 1}, "ts": now_ms})
     sent = time.time()
     await asyncio.sleep(1.0)
     (older,) = await flow.send({"name": "flow/debounce", "data": {"key": key, "n": 0}, "ts": now_ms - 60_000})
@@ -48,7 +48,7 @@ async def test_flow_debounce_older_event_neither_replaces_nor_extends(flow: Flow
     delay = started["t"] - sent
     print(f"debounce: older event ignored; run started {delay:.2f}s after the first event")
     assert 1 == started["n"]
-    assert 2.0 <= delay < 2.9 + 1.5  # not extended by the older event (it came 1 s later)
+    assert 1.8 <= delay < 2.9 + 1.5  # not extended by the older event (it came 1 s later)
     (skip,) = await flow.runs(older)
     assert "debounced" == skip["skip"]["reason"]
     assert "older" in skip["skip"]["message"]
@@ -69,7 +69,7 @@ async def test_flow_debounce_timeout_caps_the_postponement(flow: FlowStack) -> N
     print(f"debounce timeout: first run {first_delay:.2f}s after the first event (timeout 6 s), "
           f"second {second_delay:.2f}s after the last event")
     assert 6.0 <= first_delay < 8.5
-    assert 2.0 <= second_delay < 5.0
+    assert 1.8 <= second_delay < 5.0
     assert 9 == runs[1]["n"]
     await asyncio.sleep(1.0)
     assert 2 == len(flow.started(key))

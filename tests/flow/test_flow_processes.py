@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 import pytest
-from flow_support import FlowStack, gateway_up
 from e2e_support import eventually
+from flow_support import FlowStack, gateway_up
 
 pytestmark = pytest.mark.temporal
 

@@ -7,8 +7,8 @@ import uuid
 from typing import Any
 
 import pytest
-from flow_support import FlowStack
 from e2e_support import eventually
+from flow_support import FlowStack
 
 pytestmark = pytest.mark.temporal
 
@@ -49,6 +49,23 @@ async def test_flow_rate_limit_burst_then_one_per_emission_interval(flow: FlowSt
     later = await flow.send([{"name": "flow/rate-limit", "data": {"key": key, "n": 7 + i}} for i in range(2)])
     assert 1 == sum(r["status"] != "Skipped" for r in await _outcomes(flow, later))
     await flow.wait_records(key, "started", 3)
+
+
+async def test_flow_rate_limit_resent_event_id_is_not_counted_twice(flow: FlowStack) -> None:
+    """Capacity 2: an event, the same event re-sent (same id: deduped, not counted), then a new
+    event still gets the second slot."""
+    key = uuid.uuid4().hex[:10]
+    same = {"name": "flow/rate-limit", "id": f"evt-{key}", "data": {"key": key, "n": 0}}
+    (first,) = await flow.send(same)
+    assert "Skipped" != (await flow.runs(first))[0]["status"]
+    (again,) = await flow.send(same)
+    (fresh,) = await flow.send({"name": "flow/rate-limit", "data": {"key": key, "n": 1}})
+    assert "Skipped" != (await flow.runs(fresh))[0]["status"]
+    await asyncio.sleep(1.0)
+    assert [] == await flow.all_runs(again)  # a duplicate: no run, no skip record (as Inngest)
+    await flow.wait_records(key, "started", 2)
+    await asyncio.sleep(1.0)
+    assert [0, 1] == sorted(r["n"] for r in flow.started(key))
 
 
 async def test_flow_rate_limit_keys_are_separate_and_missing_fields_share_one(flow: FlowStack) -> None:
@@ -96,3 +113,25 @@ async def test_flow_rate_limit_skip_record_shows_in_temporal(flow: FlowStack) ->
     assert "flow-rate-limit-day" == d.workflow_type
     assert "TERMINATED" == d.status.name
     assert (await d.static_summary() or "").startswith("skipped (rate_limited)")
+
+
+async def test_flow_rate_limit_decision_cost_per_event(flow: FlowStack) -> None:
+    """What the synchronous decision adds to POST /e: 15 single events to a function without
+    options and 15 to a rate-limited one (fresh key each: entity start + update + run start)."""
+    import statistics
+    import time
+
+    async def post_ms(event: dict[str, Any]) -> tuple[float, str]:
+        started = time.perf_counter()
+        (event_id,) = await flow.send(event)
+        return (time.perf_counter() - started) * 1000, event_id
+
+    plain = [await post_ms({"name": "flow/plain", "data": {}}) for _ in range(15)]
+    limited = [
+        await post_ms({"name": "flow/rate-limit-day", "data": {"key": uuid.uuid4().hex}}) for _ in range(15)
+    ]
+    print(
+        f"POST /e median: plain {statistics.median(ms for ms, _ in plain):.1f} ms, "
+        f"rate_limit (new key) {statistics.median(ms for ms, _ in limited):.1f} ms"
+    )
+    assert [] == [r for r in await _outcomes(flow, [eid for _, eid in limited]) if r["status"] == "Skipped"]

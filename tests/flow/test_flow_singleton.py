@@ -3,10 +3,10 @@ the new one."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 
 import pytest
+from e2e_support import eventually
 from flow_support import FlowStack
 
 pytestmark = pytest.mark.temporal
@@ -49,3 +49,27 @@ async def test_flow_singleton_cancel_cancels_the_active_run(flow: FlowStack) -> 
     assert old["run_id"] == note["run_id"]
     assert "Completed" == (await flow.finished_run(new["run_id"]))["status"]
     assert [0, 1] == [r["n"] for r in flow.started(key)]
+
+
+async def test_flow_singleton_applies_to_debounced_runs(flow: FlowStack) -> None:
+    """debounce (1 s) then singleton (skip), Inngest's order: a burst's run is skipped while the
+    previous burst's run is still active."""
+    key = uuid.uuid4().hex[:10]
+    first = await flow.send([{"name": "flow/debounce-singleton", "data": {"key": key, "n": n, "hold": 6}} for n in (0, 1)])
+    await flow.wait_records(key, "started", 1, timeout=15)
+    runs = [(await flow.runs(eid))[0] for eid in first]
+    (active,) = [r for r in runs if r["status"] != "Skipped"]
+    # A second burst while the first run sleeps: debounced, then refused by the singleton.
+    (second,) = await flow.send({"name": "flow/debounce-singleton", "data": {"key": key, "n": 2}})
+
+    async def skipped() -> object:
+        data = await flow.all_runs(second)
+        return data if data and data[0]["status"] == "Skipped" else None
+
+    (skip,) = await eventually(skipped, timeout=15, what="the debounced run to be skipped")
+    assert ("singleton_skipped", active["run_id"]) == (skip["skip"]["reason"], skip["skip"]["run_id"])
+    assert "Completed" == (await flow.finished_run(active["run_id"], timeout=30))["status"]
+    # Once it ended, the next burst runs.
+    await flow.send({"name": "flow/debounce-singleton", "data": {"key": key, "n": 3}})
+    runs = await flow.wait_records(key, "started", 2, timeout=15)
+    assert 3 == runs[1]["n"]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from temporal_worker._expressions import ExpressionError
 from temporal_worker._flow_entities import gcra_drop
 from temporal_worker._flow_routing import NOT_LIMITED, entity_id, evaluate_key
-from temporal_worker._expressions import ExpressionError
 
 DAY_MS = 86_400_000
 
