@@ -185,16 +185,7 @@ def _runtime(fn_id: str, fn: dict[str, Any]) -> tuple[str, int | None]:
     return url, attempts
 
 
-# Flow-control options decided when a run starts, not enforced yet for any function: never
-# silently ignored (the function syncs, its runs are refused naming the option). Those enforced
-# inside runs (concurrency, throttle, priority, cancel, timeouts) work as for compat functions.
-_UNSUPPORTED: Final = (
-    "rateLimit",
-    "debounce",
-    "batchEvents",
-    "idempotency",
-    "singleton",
-)
+
 
 
 def _secs(value: Any, what: str) -> float | None:
@@ -301,14 +292,6 @@ def app_from_registration(body: Any) -> _models.AppSpec:
         if fn_id in seen:
             raise RegistrationError(f"function id {fn_id!r} appears twice")
         seen.add(fn_id)
-        # The app still syncs (its other functions run); runs of this one fail at once, naming it.
-        refused = [option for option in _UNSUPPORTED if fn.get(option)]
-        unsupported = (
-            f"function {fn_id!r} uses {', '.join(refused)}, which the Temporal bridge does not "
-            "support yet: remove it from the function's options to run it here"
-            if refused
-            else None
-        )
         fn_url, retries = _runtime(fn_id, fn)
         try:
             flow_control = flow_control_of(fn_id, fn)
@@ -324,7 +307,6 @@ def app_from_registration(body: Any) -> _models.AppSpec:
                 kind="http",
                 url=fn_url,
                 retries=retries,
-                unsupported=unsupported,
                 flow_control=flow_control,
             )
         )

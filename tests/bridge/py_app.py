@@ -49,6 +49,10 @@ def cancel_on() -> inngest.Cancel:
     return inngest.Cancel(event=f"{APP}/cancel", if_exp="event.data.id == async.data.id")
 
 
+def debounce() -> inngest.Debounce:
+    return inngest.Debounce(period=datetime.timedelta(seconds=2), key="event.data.key")
+
+
 def build_async() -> list[inngest.Function[Any]]:
     @client.create_function(fn_id="steps", trigger=ev("steps"))
     async def steps(ctx: inngest.Context) -> dict[str, Any]:
@@ -180,7 +184,15 @@ def build_async() -> list[inngest.Function[Any]]:
         await ctx.step.sleep("long-nap", datetime.timedelta(seconds=60))
         return "not cancelled"
 
-    return [steps, sleepy, waiter, child, invoker, parallel, flaky, no_retry, step_error, fails, ask, cancellable]
+    @client.create_function(fn_id="debounced", trigger=ev("debounced"), debounce=debounce())
+    async def debounced(ctx: inngest.Context) -> int:
+        record("debounced", debounce_key=ctx.event.data["key"], n=ctx.event.data["n"])
+        return int(ctx.event.data["n"])
+
+    return [
+        steps, sleepy, waiter, child, invoker, parallel, flaky, no_retry, step_error, fails, ask,
+        cancellable, debounced,
+    ]
 
 
 def build_sync() -> list[inngest.Function[Any]]:
@@ -287,7 +299,15 @@ def build_sync() -> list[inngest.Function[Any]]:
         ctx.step.sleep("long-nap", datetime.timedelta(seconds=60))
         return "not cancelled"
 
-    return [steps, sleepy, waiter, child, invoker, parallel, flaky, no_retry, step_error, fails, ask, cancellable]
+    @client.create_function(fn_id="debounced", trigger=ev("debounced"), debounce=debounce())
+    def debounced(ctx: inngest.ContextSync) -> int:
+        record("debounced", debounce_key=ctx.event.data["key"], n=ctx.event.data["n"])
+        return int(ctx.event.data["n"])
+
+    return [
+        steps, sleepy, waiter, child, invoker, parallel, flaky, no_retry, step_error, fails, ask,
+        cancellable, debounced,
+    ]
 
 
 def main() -> None:

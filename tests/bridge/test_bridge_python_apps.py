@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import pytest
@@ -167,3 +168,18 @@ async def test_bridge_cancel_on_event_cancels_the_waiting_run(bridge: BridgeStac
     await bridge.send(py_app.event("cancel"), {"id": key})
     done = await bridge.finished(run["run_id"], timeout=30)
     assert "Cancelled" == done["status"], done
+
+
+async def test_bridge_debounce_runs_once_with_the_last_event(bridge: BridgeStack, py_app: SdkApp) -> None:
+    key = uuid.uuid4().hex[:10]
+    for n in (1, 2, 3):
+        await bridge.send(py_app.event("debounced"), {"key": key, "n": n})
+
+    async def ran() -> list | None:
+        hits = [r for r in bridge.records_of(py_app.app_id, "debounced") if r["debounce_key"] == key]
+        return hits or None
+
+    hits = await eventually(ran, timeout=30, what="the debounced run")
+    await asyncio.sleep(3)  # a second run, if any, would have started by now
+    assert [3] == [r["n"] for r in bridge.records_of(py_app.app_id, "debounced") if r["debounce_key"] == key]
+    assert 1 == len(hits)

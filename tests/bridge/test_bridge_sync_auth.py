@@ -189,19 +189,3 @@ async def test_bridge_cloud_mode_app_runs_with_signed_requests(
     finally:
         print(app.process.tail())
         app.process.stop()
-
-
-async def test_bridge_function_with_an_unsupported_option_syncs_but_its_runs_fail_saying_why(
-    bridge: BridgeStack, fastapi_app: SdkApp
-) -> None:
-    app_id = f"flow-{uuid.uuid4().hex[:8]}"
-    body = registration(app_id, fastapi_app.url, ["plain", "debounced"])
-    body["functions"][1]["debounce"] = {"period": "5s"}
-    r = await bridge.http.post("/fn/register", json=body)
-    assert 200 == r.status_code, r.text
-    assert ["debounce"] == [w.split(" uses ")[1].split(",")[0] for w in r.json()["warnings"]]
-    assert [f"{app_id}-debounced", f"{app_id}-plain"] == await dev_functions(bridge, app_id)
-    run = await bridge.run(f"{app_id}/debounced", {})
-    assert "Failed" == run["status"]
-    assert "UnsupportedFunctionError" == run["output"]["name"]
-    assert "uses debounce" in run["output"]["message"]

@@ -113,15 +113,16 @@ def test_sdk_protocol_app_from_registration_refuses_bad_payloads(
         _sdk_protocol.app_from_registration(_register(**overrides))
 
 
-def test_sdk_protocol_unsupported_options_are_recorded_not_ignored() -> None:
+def test_sdk_protocol_flow_control_options_travel_with_the_function() -> None:
     body = _register()
     body["functions"][0]["debounce"] = {"period": "5s"}  # type: ignore[index]
-    (fn,) = _sdk_protocol.app_from_registration(body).functions
-    assert fn.unsupported is not None and "uses debounce" in fn.unsupported
-    body["functions"][0]["debounce"] = None  # type: ignore[index]
     body["functions"][0]["cancel"] = [{"event": "a/b"}]  # type: ignore[index]
     (fn,) = _sdk_protocol.app_from_registration(body).functions
-    assert (None, [{"event": "a/b", "if_exp": None, "timeout_s": None}]) == (fn.unsupported, fn.flow_control["cancel"])
+    assert {
+        "debounce": {"period_s": 5.0, "key": None, "timeout_s": None},
+        "cancel": [{"event": "a/b", "if_exp": None, "timeout_s": None}],
+    } == fn.flow_control
+    assert None is fn.unsupported
 
 
 def test_http_executor_plans_map_sdk_ops_to_engine_kinds() -> None:
