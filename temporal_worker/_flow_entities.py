@@ -356,6 +356,13 @@ class BatchWorkflow:
         self._handled += 1
         self._can_after = int(request.get("continue_as_new_after") or _CONTINUE_AS_NEW_AFTER)
         batch = self._batch
+        size = int(request.get("size") or 0)
+        max_bytes = int(request.get("max_bytes") or 0)
+        if batch is not None and max_bytes and batch.get("bytes", 0) + size > max_bytes:
+            # Inngest's byte cap per batch: the batch starts now, this event opens the next one.
+            self._batch = None
+            self._ready.append(batch)
+            batch = None
         if batch is None:
             batch = self._batch = {
                 "run_id": request["run_id"],
@@ -367,6 +374,7 @@ class BatchWorkflow:
                 "start": request["start"],
             }
         batch["events"].append(request["event"])
+        batch["bytes"] = batch.get("bytes", 0) + size
         position = len(batch["events"]) - 1
         if len(batch["events"]) >= int(batch["max_size"]):
             self._batch = None  # full: starts now; the next event opens a new batch

@@ -30,7 +30,7 @@ import temporalio.exceptions
 import temporalio.service
 from temporalio import activity
 
-from . import _expressions, _models
+from . import _expressions, _models, _payloads
 from ._flow_entities import (
     BATCH_WORKFLOW,
     BATCH_WORKFLOW_ID_PREFIX,
@@ -54,6 +54,8 @@ logger = logging.getLogger(__name__)
 SKIPPED_TASK_QUEUE: Final = "inngest:skipped"  # never polled: skip records run no code
 SKIP_MEMO: Final = "inngest_skipped"
 CONTINUE_AS_NEW_ENV: Final = "INNGEST_TEMPORAL_FLOW_CONTINUE_AS_NEW_AFTER"
+BATCH_MAX_BYTES: Final = 10 * 1024 * 1024
+BATCH_MAX_BYTES_WITHOUT_STORE: Final = 1536 * 1024
 _SKIP_RECORD_TIMEOUT = timedelta(minutes=1)
 _RETRIES = 5
 
@@ -102,6 +104,10 @@ class FlowControl:
         self._client = client
         # Entities continue as new after this many updates (default 1000; tests set it low).
         self._continue_as_new_after = int(os.environ.get(CONTINUE_AS_NEW_ENV) or 0) or None
+        # Inngest caps a batch at 10 MiB. Without a payload store Temporal takes at most 2 MiB per
+        # payload, and the batch's events travel as one: cap below that.
+        store = os.environ.get(_payloads.STORE_ENV, "").strip()
+        self._batch_max_bytes = BATCH_MAX_BYTES if store else BATCH_MAX_BYTES_WITHOUT_STORE
 
     @staticmethod
     def applies(fn: _models.FunctionSpec) -> bool:
@@ -181,6 +187,8 @@ class FlowControl:
                 "max_size": batch["max_size"],
                 "timeout_s": batch["timeout_s"],
                 "start": _start_info(fn),
+                "size": len(json.dumps(event, separators=(",", ":"), default=str)),
+                "max_bytes": self._batch_max_bytes,
             },
             summary=f"batch of {fn.id}",
         )

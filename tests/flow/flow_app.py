@@ -59,10 +59,20 @@ async def rate_limit_day(ctx: inngest.Context) -> dict[str, Any]:
 @client.create_function(
     fn_id="rate-limit",
     trigger=inngest.TriggerEvent(event="flow/rate-limit"),
-    # emission 2 s, burst 10 // 10 = 1: two back to back, then one every 2 s
-    rate_limit=inngest.RateLimit(limit=10, period=datetime.timedelta(seconds=20), key="event.data.key"),
+    # emission 6 s, burst 10 // 10 = 1: two back to back, then one every 6 s
+    rate_limit=inngest.RateLimit(limit=10, period=datetime.timedelta(seconds=60), key="event.data.key"),
 )
 async def rate_limit(ctx: inngest.Context) -> dict[str, Any]:
+    return await _record_start(ctx)
+
+
+@client.create_function(
+    fn_id="rate-limit-burst",
+    trigger=inngest.TriggerEvent(event="flow/rate-limit-burst"),
+    # burst 20 // 10 = 2: three back to back, then one every 72 min
+    rate_limit=inngest.RateLimit(limit=20, period=datetime.timedelta(hours=24), key="event.data.key"),
+)
+async def rate_limit_burst(ctx: inngest.Context) -> dict[str, Any]:
     return await _record_start(ctx)
 
 
@@ -123,6 +133,15 @@ async def debounce_singleton(ctx: inngest.Context) -> dict[str, Any]:
     ),
 )
 async def batch(ctx: inngest.Context) -> dict[str, Any]:
+    return await _record_start(ctx)
+
+
+@client.create_function(
+    fn_id="batch-big",
+    trigger=inngest.TriggerEvent(event="flow/batch-big"),
+    batch_events=inngest.Batch(max_size=10, timeout=datetime.timedelta(seconds=2), key="event.data.key"),
+)
+async def batch_big(ctx: inngest.Context) -> dict[str, Any]:
     return await _record_start(ctx)
 
 

@@ -58,3 +58,14 @@ async def test_flow_batch_keys_batch_separately(flow: FlowStack) -> None:
     assert [0, 2, 4] == ra["ns"]
     (rb,) = await flow.wait_records(b, "started", 1, timeout=10)
     assert [1, 3] == rb["ns"]
+
+
+async def test_flow_batch_starts_before_it_would_pass_10_mib(flow: FlowStack) -> None:
+    """Four events of ~2.9 MiB (max_size 10): the first three start as one batch when the fourth
+    would take it past Inngest's 10 MiB; the fourth runs after the timeout."""
+    key = uuid.uuid4().hex[:10]
+    blob = "x" * (2900 * 1024)
+    for n in range(4):
+        await flow.send({"name": "flow/batch-big", "data": {"key": key, "n": n, "blob": blob}})
+    runs = await flow.wait_records(key, "started", 2, timeout=30)
+    assert [[0, 1, 2], [3]] == [r["ns"] for r in runs]

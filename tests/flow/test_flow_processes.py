@@ -30,15 +30,15 @@ async def test_flow_rate_limit_holds_across_two_gateways_and_two_workers(flow: F
         await asyncio.sleep(1.2)  # its registry cache
         await asyncio.sleep(2.0)  # the second worker polls too
 
-        # rate_limit 10 per 20 s (capacity 2): 20 events at once, half through each gateway.
+        # rate_limit 20 per 24 h (capacity 3): 20 events at once, half through each gateway.
         key = uuid.uuid4().hex[:10]
-        events = [{"name": "flow/rate-limit", "data": {"key": key, "n": i}} for i in range(20)]
+        events = [{"name": "flow/rate-limit-burst", "data": {"key": key, "n": i}} for i in range(20)]
         ids_a, ids_b = await asyncio.gather(_post(flow.http, events[::2]), _post(http2, events[1::2]))
         runs = [(await flow.runs(eid))[0] for eid in ids_a + ids_b]
         admitted = sum(r["status"] != "Skipped" for r in runs)
-        print(f"across processes: {admitted} of 20 admitted (capacity 2)")
-        assert 2 == admitted
-        await flow.wait_records(key, "started", 2)
+        print(f"across processes: {admitted} of 20 admitted (capacity 3)")
+        assert 3 == admitted
+        await flow.wait_records(key, "started", 3)
 
         # idempotency: 10 events of one cart through both gateways -> exactly one run.
         cart = uuid.uuid4().hex

@@ -34,10 +34,13 @@ async def test_flow_rate_limit_5_per_day_admits_1_of_5_back_to_back(flow: FlowSt
     r = await flow.http.get(f"/v1/runs/{skipped[0]['run_id']}")
     assert "Skipped" == r.json()["data"]["status"]
     assert "at most 5 runs per 86400s" in r.json()["data"]["skip"]["message"]
+    r = await flow.http.delete(f"/v1/runs/{skipped[0]['run_id']}")
+    assert 409 == r.status_code
+    assert "status Skipped" in r.json()["error"]
 
 
 async def test_flow_rate_limit_burst_then_one_per_emission_interval(flow: FlowStack) -> None:
-    """limit 10 per 20 s: emission 2 s, burst 1 -> 2 of 6 at once, then 1 more after ~2 s."""
+    """limit 10 per 60 s: emission 6 s, burst 1 -> 2 of 6 at once, then 1 more after ~6 s."""
     key = uuid.uuid4().hex[:10]
     ids = await flow.send([{"name": "flow/rate-limit", "data": {"key": key, "n": i}} for i in range(6)])
     first = await _outcomes(flow, ids)
@@ -45,7 +48,7 @@ async def test_flow_rate_limit_burst_then_one_per_emission_interval(flow: FlowSt
     # Right away, still over the limit.
     (again,) = await flow.send({"name": "flow/rate-limit", "data": {"key": key, "n": 6}})
     assert "Skipped" == (await flow.runs(again))[0]["status"]
-    await asyncio.sleep(2.6)  # one emission interval (2 s) plus margin
+    await asyncio.sleep(6.6)  # one emission interval (6 s) plus margin
     later = await flow.send([{"name": "flow/rate-limit", "data": {"key": key, "n": 7 + i}} for i in range(2)])
     assert 1 == sum(r["status"] != "Skipped" for r in await _outcomes(flow, later))
     await flow.wait_records(key, "started", 3)
