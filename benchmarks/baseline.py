@@ -55,3 +55,30 @@ class BaselineSteps:
                 )
             )
         return stamps
+
+
+async def serve() -> None:
+    """Serve the baseline on TEMPORAL_ADDRESS until SIGTERM / SIGINT (scale.py's worker process)."""
+    import asyncio
+    import os
+    import signal
+
+    from temporalio.client import Client
+    from temporalio.worker import Worker
+
+    client = await Client.connect(os.environ.get("TEMPORAL_ADDRESS", "127.0.0.1:7233"))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    async with Worker(
+        client, task_queue=TASK_QUEUE, workflows=[BaselineSteps], activities=[stamp]
+    ):
+        print("baseline worker ready", flush=True)
+        await stop.wait()
+
+
+if __name__ == "__main__":
+    import asyncio
+
+    asyncio.run(serve())

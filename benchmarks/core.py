@@ -104,12 +104,13 @@ def ratio(ours: float, base: float) -> float:
 # -- the stack ----------------------------------------------------------------------------------
 
 
-class Gateway:
-    """`python -m gateway --port P` as a child process in its own session, logging to a file."""
+class ChildProcess:
+    """A Python child process in its own session, logging to a file; stopped with its group."""
 
-    def __init__(self, port: int, temporal_address: str, log_path: Path) -> None:
-        self.port = port
-        self.url = f"http://127.0.0.1:{port}"
+    def __init__(
+        self, argv: list[str], temporal_address: str, log_path: Path, env: dict[str, str] | None = None
+    ) -> None:
+        self.argv = argv
         self.log_path = log_path
         self._env = {
             **os.environ,
@@ -118,13 +119,18 @@ class Gateway:
                 os.pathsep
             ),
             "PYTHONUNBUFFERED": "1",
+            **(env or {}),
         }
         self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return None if self.proc is None else self.proc.pid
 
     def start(self) -> None:
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "gateway", "--port", str(self.port)],
+                [sys.executable, *self.argv],
                 env=self._env,
                 cwd=REPO,
                 stdin=subprocess.DEVNULL,
@@ -132,6 +138,10 @@ class Gateway:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+
+    def check_alive(self, what: str) -> None:
+        if self.proc is not None and self.proc.poll() is not None:
+            raise BenchmarkError(f"{what} exited with code {self.proc.returncode}:\n{self.tail()}")
 
     def stop(self) -> None:
         proc = self.proc
@@ -153,6 +163,17 @@ class Gateway:
             return ""
 
 
+class Gateway(ChildProcess):
+    """`python -m gateway --port P`."""
+
+    def __init__(
+        self, port: int, temporal_address: str, log_path: Path, env: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(["-m", "gateway", "--port", str(port)], temporal_address, log_path, env)
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+
+
 async def _poll(check: Callable[[], Awaitable[Any]], *, timeout: float, what: str) -> Any:
     deadline = time.monotonic() + timeout
     last: Any = None
@@ -162,6 +183,19 @@ async def _poll(check: Callable[[], Awaitable[Any]], *, timeout: float, what: st
             return last
         await asyncio.sleep(0.1)
     raise BenchmarkError(f"timed out after {timeout:g} s waiting for {what} (last: {last!r})")
+
+
+async def cancel_registry_refreshers() -> None:
+    """Stop the background refresh of registries nobody closed (run_worker's own), while the
+    server still answers: a refresh in flight when the server is gone retries for minutes and
+    holds up the interpreter's exit."""
+    tasks = [
+        t for t in asyncio.all_tasks()
+        if getattr(t.get_coro(), "__qualname__", "") == "Registry._refresh_forever"
+    ]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 @dataclasses.dataclass
@@ -176,8 +210,13 @@ class Stack:
 
 
 @contextlib.asynccontextmanager
-async def running_stack(workdir: Path) -> AsyncIterator[Stack]:
-    """Dev server, gateway subprocess, our worker and the baseline worker; all stopped on exit."""
+async def running_stack(
+    workdir: Path, *, app: str = "bench_app", sync_fn_id: str | None = None
+) -> AsyncIterator[Stack]:
+    """Dev server, gateway subprocess, our worker (serving module `app`, in process) and the
+    baseline worker; all stopped on exit. Ready once `sync_fn_id` (default: bench_app's 1-step
+    function) is synced."""
+    sync_fn_id = sync_fn_id or bench_app.function_id(LATENCY_FN_STEPS)
     async with contextlib.AsyncExitStack() as stack:
         server = DevServer(port=free_port(), ui=False, data_dir=None)
         say(f"starting Temporal dev server on {server.address} ...")
@@ -193,7 +232,7 @@ async def running_stack(workdir: Path) -> AsyncIterator[Stack]:
         settings = temporal_worker.WorkerSettings()
         stop = asyncio.Event()
         worker_task = asyncio.create_task(
-            temporal_worker.run_worker("bench_app", stop=stop, client=client, settings=settings),
+            temporal_worker.run_worker(app, stop=stop, client=client, settings=settings),
             name="bench worker",
         )
 
@@ -205,6 +244,7 @@ async def running_stack(workdir: Path) -> AsyncIterator[Stack]:
                 worker_task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await worker_task
+            await cancel_registry_refreshers()
 
         stack.push_async_callback(stop_worker)
         baseline_worker = temporalio.worker.Worker(
@@ -215,16 +255,18 @@ async def running_stack(workdir: Path) -> AsyncIterator[Stack]:
         )
         await stack.enter_async_context(baseline_worker)
 
-        registry = temporal_worker.Registry(client, ttl=0.0)
+        # Registry.function refreshes on a miss; close() stops its background refresh.
+        registry = temporal_worker.Registry(client, ttl=1.0)
+        stack.callback(registry.close)
 
         async def synced() -> temporal_worker.FunctionSpec | None:
             if worker_task.done():
                 worker_task.result()  # raises the worker's error
-                raise BenchmarkError("the worker stopped before syncing app 'bench'")
-            return await registry.function(bench_app.function_id(LATENCY_FN_STEPS))
+                raise BenchmarkError(f"the worker stopped before syncing {sync_fn_id}")
+            return await registry.function(sync_fn_id)
 
         say("starting our worker (in process) and the baseline worker ...")
-        spec = await _poll(synced, timeout=60, what="the worker to sync app 'bench'")
+        spec = await _poll(synced, timeout=60, what=f"the worker to sync {sync_fn_id}")
 
         http = httpx.AsyncClient(base_url=gateway.url, timeout=30)
         stack.push_async_callback(http.aclose)
@@ -327,15 +369,22 @@ def _sample(start: Clock, end: Clock, stamps: list[float], workflow_id: str) -> 
     )
 
 
-def _our_event(n: int) -> dict[str, Any]:
+def _our_event(name: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
     event_id = f"bench-{uuid.uuid4().hex}"
     now_ms = int(time.time() * 1000)
-    return {"name": bench_app.event_name(n), "data": {}, "id": event_id, "ts": now_ms}
+    return {"name": name, "data": dict(data or {}), "id": event_id, "ts": now_ms}
 
 
 async def run_ours(stack: Stack, n: int) -> RunSample:
-    fn_id = bench_app.function_id(n)
-    event = _our_event(n)
+    return await run_function(
+        stack, bench_app.function_id(n), n, _our_event(bench_app.event_name(n)), bench_app.APP_ID
+    )
+
+
+async def run_function(
+    stack: Stack, fn_id: str, n: int, event: dict[str, Any], app_id: str
+) -> RunSample:
+    """One run of an n-step stamp function, started the way the routing core starts runs."""
     workflow_id = f"{fn_id}:{event['id']}"
     start = Clock.now(stack)
     handle = await stack.client.start_workflow(
@@ -346,12 +395,12 @@ async def run_ours(stack: Stack, n: int) -> RunSample:
         search_attributes=temporalio.common.TypedSearchAttributes(
             [
                 temporalio.common.SearchAttributePair(temporal_worker.SA_FUNCTION_ID, fn_id),
-                temporalio.common.SearchAttributePair(temporal_worker.SA_APP_ID, bench_app.APP_ID),
+                temporalio.common.SearchAttributePair(temporal_worker.SA_APP_ID, app_id),
                 temporalio.common.SearchAttributePair(temporal_worker.SA_EVENT_NAME, event["name"]),
                 temporalio.common.SearchAttributePair(temporal_worker.SA_EVENT_ID, event["id"]),
             ]
         ),
-        static_summary=f"steps-{n} <- {event['name']}",
+        static_summary=f"{fn_id} <- {event['name']}",
     )
     stamps = _check_stamps(await handle.result(), n, f"our run {workflow_id}")
     return _sample(start, Clock.now(stack), stamps, workflow_id)
@@ -740,21 +789,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-async def _main(args: argparse.Namespace) -> dict[str, Any]:
-    # SIGTERM stops like Ctrl-C does: the main task is cancelled and every process is stopped.
-    task = asyncio.current_task()
-    assert task is not None
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
-    return await benchmark(args)
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+def run_main(
+    bench: Callable[[argparse.Namespace], Awaitable[dict[str, Any]]],
+    args: argparse.Namespace,
+    render: Callable[[dict[str, Any]], str],
+) -> int:
+    """Run `bench(args)` with logging set up and SIGTERM acting like Ctrl-C (every process it
+    started is stopped), print `render(result)`, write --json; exit 0, or 1 on errors."""
     logging.basicConfig(
         level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
     )
+
+    async def _main() -> dict[str, Any]:
+        # SIGTERM stops like Ctrl-C does: the main task is cancelled and every process is stopped.
+        task = asyncio.current_task()
+        assert task is not None
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+        return await bench(args)
+
     try:
-        result = asyncio.run(_main(args))
+        result = asyncio.run(_main())
     except KeyboardInterrupt:
         say("interrupted")
         return 130
@@ -764,13 +818,32 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as err:
         logger.exception("benchmark failed: %s", err)
         return 1
-    print(report(result))
+    print(render(result), flush=True)
     say(f"total {result['meta']['seconds']} s")
-    if args.json is not None:
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
-        say(f"results written to {args.json}")
+    json_path = getattr(args, "json", None)
+    if json_path is not None:
+        json_path.write_text(json.dumps(result, indent=2) + "\n")
+        say(f"results written to {json_path}")
+    if result.get("errors"):  # parts that broke while the others still produced figures
+        for error in result["errors"]:
+            say(f"ERROR {error}")
+        return 1
     return 0
 
 
+def main(argv: list[str] | None = None) -> int:
+    return run_main(benchmark, parse_args(argv), report)
+
+
+def exit_now(code: int) -> None:
+    """Leave without the interpreter's exit handlers. Everything this benchmark started is stopped
+    by now, but a temporalio client or worker that ran in the process can hold up (or crash) the
+    interpreter's exit (sdk-python#300; the worker CLI exits the same way)."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())
