@@ -35,6 +35,7 @@ each absorbed event, which run it went into.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 from datetime import timedelta
 from typing import Any, Final
@@ -58,6 +59,9 @@ SINGLETON_WORKFLOW_ID_PREFIX: Final = "inngest-singleton:"
 # Activities of the system task queue (FlowActivities in _flow_routing.py).
 START_DEBOUNCED: Final = "__flow_start_debounced"  # a debounced run of a singleton function
 RUN_OPEN: Final = "__flow_run_open"  # is this run still running?
+CRON_TICK: Final = "__flow_cron_tick"  # a cron occurrence of a flow-controlled function -> routing
+CRON_TICK_WORKFLOW: Final = "InngestCronTick"
+CRON_TICK_WORKFLOW_ID_PREFIX: Final = "inngest-cron-tick:"
 
 # Entities stay this long after they hold nothing, so a burst of events finds them running.
 _LINGER = timedelta(seconds=30)
@@ -424,10 +428,8 @@ class SingletonWorkflow:
             self._active = None
 
     async def _watch(self, run_id: str, handle: workflow.ChildWorkflowHandle[Any, Any]) -> None:
-        try:
+        with contextlib.suppress(BaseException):  # failed or cancelled: the run is over either way
             await handle
-        except BaseException:  # failed or cancelled: the run is over either way
-            pass
         self._release(run_id)
 
     async def _poll(self, run_id: str) -> None:
@@ -478,7 +480,7 @@ class SingletonWorkflow:
         if previous is not None:
             try:
                 await workflow.get_external_workflow_handle(previous).cancel()
-            except Exception as err:  # it ended meanwhile: nothing to cancel
+            except Exception as err:  # noqa: BLE001 - it ended meanwhile: nothing to cancel
                 workflow.logger.info("singleton run %s not cancelled: %s", previous, err)
         try:
             handle = await start_run(
@@ -491,4 +493,31 @@ class SingletonWorkflow:
         return {"outcome": "started", "active": previous}
 
 
-FLOW_WORKFLOWS: Final = (RateLimitWorkflow, DebounceWorkflow, BatchWorkflow, SingletonWorkflow)
+# -- cron ticks -----------------------------------------------------------------------------------
+@workflow.defn(name=CRON_TICK_WORKFLOW)
+class CronTickWorkflow:
+    """What the schedule of a function with start-time flow control starts at each occurrence: the
+    occurrence goes through the routing core (rate limit, debounce, singleton...) like an event."""
+
+    @workflow.run
+    async def run(self, tick: dict[str, Any]) -> None:
+        """tick: {fn: {id, app_id, name, task_queue, flow_control}, cron}."""
+        await workflow.execute_activity(
+            CRON_TICK,
+            {**tick, "internal_id": _tick_ulid(), "ts": _now_ms()},
+            start_to_close_timeout=_ACTIVITY_TIMEOUT,
+            retry_policy=_ACTIVITY_RETRY,
+            summary=f"route cron {tick['cron']}",
+        )
+
+
+def _tick_ulid() -> str:
+    """A ULID for the occurrence's event, from workflow time and randomness (deterministic)."""
+    alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+    value = (_now_ms() << 80) | workflow.random().getrandbits(80)
+    return "".join(alphabet[(value >> (5 * i)) & 31] for i in reversed(range(26)))
+
+
+FLOW_WORKFLOWS: Final = (
+    RateLimitWorkflow, DebounceWorkflow, BatchWorkflow, SingletonWorkflow, CronTickWorkflow,
+)

@@ -34,6 +34,7 @@ from . import _expressions, _models, _payloads
 from ._flow_entities import (
     BATCH_WORKFLOW,
     BATCH_WORKFLOW_ID_PREFIX,
+    CRON_TICK,
     DEBOUNCE_WORKFLOW,
     DEBOUNCE_WORKFLOW_ID_PREFIX,
     RATE_LIMIT_WORKFLOW,
@@ -61,6 +62,10 @@ _RETRIES = 5
 
 # EventRouter's plain start: (fn, event, internal id, run id); a duplicate run id is a no-op.
 PlainStart = Callable[[_models.FunctionSpec, dict[str, Any], str, str], Awaitable[None]]
+
+# EventRouter's start with flow control: (fn, event, user event id or "", internal id).
+RoutedStart = Callable[[_models.FunctionSpec, dict[str, Any], str, str], Awaitable[None]]
+CRON_EVENT: Final = "inngest/scheduled.timer"
 
 # Options enforced here (the rest act inside the run workflow).
 START_OPTIONS: Final = ("batch_events", "rate_limit", "debounce", "singleton")
@@ -419,13 +424,32 @@ class FlowControl:
 class FlowActivities:
     """Activities of the system task queue for the start-time entities."""
 
-    def __init__(self, client: temporalio.client.Client, plain_start: PlainStart) -> None:
+    def __init__(
+        self, client: temporalio.client.Client, plain_start: PlainStart, routed_start: RoutedStart
+    ) -> None:
         self._client = client
         self._flow = FlowControl(client)
         self._plain_start = plain_start
+        self._routed_start = routed_start
 
     def activities(self) -> list[Any]:
-        return [self.start_debounced, self.run_open]
+        return [self.start_debounced, self.run_open, self.cron_tick]
+
+    @activity.defn(name=CRON_TICK)
+    async def cron_tick(self, tick: dict[str, Any]) -> None:
+        """A cron occurrence of a function with start-time flow control: route it like an event."""
+        spec = tick["fn"]
+        fn = _models.FunctionSpec(
+            id=spec["id"], app_id=spec["app_id"], name=spec["name"], task_queue=spec["task_queue"],
+            triggers=[], flow_control=dict(spec.get("flow_control") or {}),
+        )
+        event = {
+            "name": CRON_EVENT,
+            "data": {"cron": tick["cron"]},
+            "id": tick["internal_id"],
+            "ts": int(tick["ts"]),
+        }
+        await self._routed_start(fn, event, "", tick["internal_id"])
 
     @activity.defn(name=START_DEBOUNCED)
     async def start_debounced(self, request: dict[str, Any]) -> None:

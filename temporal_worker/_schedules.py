@@ -9,6 +9,9 @@ import temporalio.service
 
 from . import _models
 from ._app_loader import jitter_delta
+from ._flow_entities import CRON_TICK_WORKFLOW, CRON_TICK_WORKFLOW_ID_PREFIX
+from ._flow_routing import FlowControl
+from ._registry import SYSTEM_TASK_QUEUE
 
 logger = logging.getLogger(__name__)
 
@@ -19,8 +22,25 @@ def schedule_id(fn_id: str, index: int) -> str:
 
 def _schedule(fn: _models.FunctionSpec, cron: str, jitter: float | None) -> temporalio.client.Schedule:
     event = {"name": "inngest/scheduled.timer", "data": {"cron": cron}, "id": "", "ts": 0}
-    return temporalio.client.Schedule(
-        action=temporalio.client.ScheduleActionStartWorkflow(
+    action: temporalio.client.ScheduleActionStartWorkflow
+    if FlowControl.applies(fn):
+        # Start-time flow control (rate limit, singleton, ...) applies to cron runs too: each
+        # occurrence goes through the routing core.
+        action = temporalio.client.ScheduleActionStartWorkflow(
+            CRON_TICK_WORKFLOW,
+            {
+                "fn": {
+                    "id": fn.id, "app_id": fn.app_id, "name": fn.name, "task_queue": fn.task_queue,
+                    "flow_control": fn.flow_control,
+                },
+                "cron": cron,
+            },
+            id=f"{CRON_TICK_WORKFLOW_ID_PREFIX}{fn.id}",
+            task_queue=SYSTEM_TASK_QUEUE,
+            static_summary=f"{fn.name} <- cron {cron} (through flow control)",
+        )
+    else:
+        action = temporalio.client.ScheduleActionStartWorkflow(
             fn.id,
             _models.RunInput(fn_id=fn.id, event=event, events=[]),
             id=f"{fn.id}:cron",
@@ -29,7 +49,9 @@ def _schedule(fn: _models.FunctionSpec, cron: str, jitter: float | None) -> temp
                 fn.id, fn.app_id, "inngest/scheduled.timer", ""
             ),
             static_summary=f"{fn.name} <- cron {cron}",
-        ),
+        )
+    return temporalio.client.Schedule(
+        action=action,
         spec=temporalio.client.ScheduleSpec(cron_expressions=[cron], jitter=jitter_delta(jitter)),
         policy=temporalio.client.SchedulePolicy(overlap=temporalio.client.ScheduleOverlapPolicy.ALLOW_ALL),
     )

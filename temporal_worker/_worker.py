@@ -147,7 +147,7 @@ async def run_worker(
             workflows=[AppWorkflow, PausesWorkflow, SemaphoreWorkflow, ThrottleWorkflow, *FLOW_WORKFLOWS],
             activities=[
                 *SystemActivities(client).activities(),
-                *FlowActivities(client, router._plain_start).activities(),
+                *FlowActivities(client, router._plain_start, router._start).activities(),
             ],
             workflow_runner=workflow_runner(),
         )

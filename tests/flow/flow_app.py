@@ -169,6 +169,18 @@ async def singleton_cancel(ctx: inngest.Context) -> dict[str, Any]:
 
 
 @client.create_function(
+    fn_id="cron-singleton",
+    # Once a year: the test triggers the schedule by hand.
+    trigger=inngest.TriggerCron(cron="0 0 1 1 *"),
+    singleton=inngest.Singleton(mode="skip"),
+)
+async def cron_singleton(ctx: inngest.Context) -> dict[str, Any]:
+    await ctx.step.run("started", lambda: record("cron-singleton", "started", name=ctx.event.name))
+    await ctx.step.sleep("hold", datetime.timedelta(seconds=4))
+    return {"cron": ctx.event.data.get("cron")}
+
+
+@client.create_function(
     fn_id="on-cancelled",
     trigger=inngest.TriggerEvent(
         event="inngest/function.cancelled",
