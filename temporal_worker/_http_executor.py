@@ -203,13 +203,11 @@ class HttpExecutor:
         signing_key: str | None = None,
         signing_key_fallback: str | None = None,
         http: httpx.AsyncClient | None = None,
-        server_kind: str = "dev",
     ) -> None:
         self._registry = registry
         self._specs: dict[str, _models.FunctionSpec] = {}
         self._signing_keys = [k for k in (signing_key, signing_key_fallback) if k]
         self._http = http or httpx.AsyncClient(timeout=REQUEST_TIMEOUT, follow_redirects=True)
-        self._server_kind = server_kind
         # (run id, hashed step id) -> how it was planned: "alone", "race" or "wait".
         self._plans: collections.OrderedDict[tuple[str, str], str] = collections.OrderedDict()
 
@@ -220,7 +218,6 @@ class HttpExecutor:
             registry,
             signing_key=key,
             signing_key_fallback=os.environ.get("INNGEST_SIGNING_KEY_FALLBACK") or None,
-            server_kind="cloud" if key else "dev",
         )
 
     async def aclose(self) -> None:
@@ -353,19 +350,23 @@ class HttpExecutor:
             "x-inngest-step-id": urllib.parse.quote(step_param, safe=""),
             "x-run-id": urllib.parse.quote(request.run_id, safe=":"),
         }
-        if self._signing_keys:
-            headers["x-inngest-signature"] = _sdk_protocol.sign(raw, self._signing_keys[0])
         fail = "step_failed" if target is not None else "error"
-        try:
-            response = await self._http.post(url, content=raw, headers=headers)
-        except httpx.HTTPError as err:
-            return _outcome(
-                fail,
-                error=_error(
-                    "AppUnreachableError",
-                    f"calling {spec.id!r} at {url} failed: {type(err).__name__}: {err}",
-                ),
-            )
+        # The primary key first; an app that refuses it (401) may have rotated to the fallback.
+        for key in self._signing_keys or [None]:
+            if key is not None:
+                headers["x-inngest-signature"] = _sdk_protocol.sign(raw, key)
+            try:
+                response = await self._http.post(url, content=raw, headers=headers)
+            except httpx.HTTPError as err:
+                return _outcome(
+                    fail,
+                    error=_error(
+                        "AppUnreachableError",
+                        f"calling {spec.id!r} at {url} failed: {type(err).__name__}: {err}",
+                    ),
+                )
+            if response.status_code != 401:
+                break
         return await self._parse(spec, response, target=target, final=request.final_attempt, url=url)
 
     async def _parse(
@@ -414,9 +415,7 @@ class HttpExecutor:
                 ),
                 retriable=False,
             )
-        if status == 200:
-            if target is not None:
-                return _outcome("done", value=payload)
+        if status == 200:  # the function returned (a target no longer reached: the workflow sees it)
             return _outcome("done", value=payload)
         if status == 206:
             ops = payload if isinstance(payload, list) else ([payload] if isinstance(payload, dict) else [])
@@ -536,7 +535,6 @@ class HttpExecutor:
                     retriable=False,
                 )
             planned.append(plan_of(op))
-        runs = [p for p in planned if p["kind"] == "run"]
         if len(planned) > 1:
             for p in planned:
                 mode = None
@@ -545,7 +543,6 @@ class HttpExecutor:
                 if opts.get("parallelMode") == "race":
                     mode = "race"
                 p["parallel_mode"] = mode or "wait"
-        del runs
         if target is not None and target_output is not None:
             return _outcome("planned", planned=planned, target_output=target_output, target_ran=True)
         return _outcome("planned", planned=planned)
