@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
 
 CLOSED_RUNS = "__closed_runs"  # activity on the system worker: which of these runs are closed
 _CHECK_EVERY = timedelta(seconds=30)
+_LINGER = timedelta(seconds=60)  # an idle semaphore waits this long for the next request
 _CONTINUE_AS_NEW_AFTER = 2000  # signals handled per run of an entity
 
 
@@ -78,6 +79,15 @@ class SemaphoreWorkflow:
             self._expire()
             await self._grant()
             if not self._holders and not self._waiters:
+                # Linger while idle: a run's next step usually asks again within moments, and
+                # starting a new semaphore for every step costs more than a timer.
+                try:
+                    await workflow.wait_condition(
+                        lambda: bool(self._holders or self._waiters), timeout=_LINGER
+                    )
+                    continue
+                except TimeoutError:
+                    pass
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 if not self._holders and not self._waiters:
                     return

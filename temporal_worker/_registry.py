@@ -95,7 +95,7 @@ class Registry:
                 logger.warning("registry refresh failed", extra={"error": str(err)})
 
     async def apps(self, *, refresh: bool = False) -> list[_models.AppSpec]:
-        if self._refresher is None or self._refresher.done():
+        if self._ttl > 0 and (self._refresher is None or self._refresher.done()):
             self._refresher = asyncio.create_task(self._refresh_forever())
         if refresh or time.monotonic() - self._loaded_at > 2 * self._ttl:
             await self._refresh_once(self._loaded_at)

@@ -18,6 +18,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from . import _expressions, _models
+    from ._pause_index import PauseIndex
 
 CONTINUE_AS_NEW_AFTER = 500  # delivered events per run of the pause router
 
@@ -58,10 +59,21 @@ class PausesWorkflow:
     @workflow.init
     def __init__(self, state: PausesState) -> None:
         # Loaded here, not in run(): with signal-with-start the signal handler runs before run().
-        self._pauses: dict[str, dict[str, Any]] = {
-            f"{p['run_id']}/{p['step']}": p for p in state.pauses
-        }
+        self._pauses: dict[str, dict[str, Any]] = {}
+        self._index = PauseIndex()
+        for p in state.pauses:
+            self._add(p)
         self._delivered = 0
+
+    def _add(self, pause: dict[str, Any]) -> None:
+        key = f"{pause['run_id']}/{pause['step']}"
+        if key not in self._pauses:
+            self._pauses[key] = pause
+            self._index.add(key, pause.get("expression"))
+
+    def _remove(self, key: str) -> None:
+        if self._pauses.pop(key, None) is not None:
+            self._index.remove(key)
 
     @workflow.run
     async def run(self, state: PausesState) -> None:
@@ -89,7 +101,7 @@ class PausesWorkflow:
     def _expire(self) -> None:
         now = self._now_ms()
         for key in [k for k, p in self._pauses.items() if p["expires_ms"] <= now]:
-            del self._pauses[key]
+            self._remove(key)
 
     def _next_expiry(self) -> timedelta | None:
         if not self._pauses:
@@ -100,18 +112,21 @@ class PausesWorkflow:
     @workflow.signal(name="register")
     def register(self, pause: dict[str, Any]) -> None:
         """pause: {run_id, step, expression (event.* already filled in) | None, created_ms, expires_ms}."""
-        self._pauses.setdefault(f"{pause['run_id']}/{pause['step']}", pause)
+        self._add(pause)
 
     @workflow.signal(name="unregister")
     def unregister(self, pause: dict[str, Any]) -> None:
-        self._pauses.pop(f"{pause['run_id']}/{pause['step']}", None)
+        self._remove(f"{pause['run_id']}/{pause['step']}")
 
     @workflow.signal(name="deliver")
     async def deliver(self, payload: dict[str, Any]) -> None:
         event, received_ms = payload["event"], payload["received_ms"]
         self._delivered += 1
         matched = []
+        candidates = self._index.candidates(event)  # only pauses this event can match
         for key, pause in list(self._pauses.items()):
+            if key not in candidates:
+                continue
             if received_ms < pause["created_ms"] or pause["expires_ms"] <= received_ms:
                 continue
             if pause.get("exclude_event_id") and event.get("id") == pause["exclude_event_id"]:
@@ -129,7 +144,7 @@ class PausesWorkflow:
                     ok = False
                 if not ok:
                     continue
-            del self._pauses[key]  # decided before any await: history order decides matching
+            self._remove(key)  # decided before any await: history order decides matching
             matched.append(pause)
         for pause in matched:
             handle = workflow.get_external_workflow_handle(pause["run_id"])

@@ -170,3 +170,4 @@ async def run_worker(
         )
         await stop.wait()
         logger.info("worker stopping")
+        registry.close()
