@@ -22,7 +22,8 @@ from ._registry import SYSTEM_TASK_QUEUE, Registry
 from ._routing import EventRouter
 from ._settings import WorkerSettings
 from ._system_workflows import PausesState
-from ._workflow import DISCOVER, FINISH, REGISTER_WAIT
+from ._flow_routing import FlowControl
+from ._workflow import AWAIT_RUN, DISCOVER, FINISH, INVOKE_FLOW, REGISTER_WAIT
 from . import _run_flow
 from ._limits import CLOSED_RUNS
 
@@ -58,6 +59,8 @@ class StepActivities:
             self.finish,
             self.signal_with_start,
             self.cancel_run,
+            self.invoke_flow,
+            self.await_run,
         ]
 
     # -- helpers ------------------------------------------------------------------------------
@@ -179,6 +182,8 @@ class StepActivities:
             return
         p["opts"]["task_queue"] = spec.task_queue
         p["opts"]["app_id"] = spec.app_id
+        # Start-time flow control (rate limit, singleton, debounce...) applies to invoked runs too.
+        p["opts"]["flow"] = FlowControl.applies(spec)
 
     # -- activities ---------------------------------------------------------------------------
     @activity.defn(dynamic=True)
@@ -272,6 +277,35 @@ class StepActivities:
     async def cancel_run(self, run_id: str) -> None:
         """A run cancels itself (cancel_on, timeouts): Temporal then records it as Cancelled."""
         await self._client.get_workflow_handle(run_id).cancel()
+
+    @activity.defn(name=INVOKE_FLOW)
+    async def invoke_flow(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Start an invoked run through start-time flow control; say whether it started."""
+        spec = await self._registry.function(request["fn_id"])
+        if spec is None:
+            raise ApplicationError(
+                f"could not find function {request['fn_id']!r} to invoke",
+                type="FunctionNotFoundError",
+                non_retryable=True,
+            )
+        return await self._router.start_invoked(spec, request["event"], request["run_id"])
+
+    @activity.defn(name=AWAIT_RUN)
+    async def await_run(self, run_id: str) -> dict[str, Any]:
+        """Wait for an invoked run started outside this workflow: its memo entry for the invoke."""
+        heartbeat = asyncio.create_task(self._heartbeat())
+        try:
+            return {"data": await self._client.get_workflow_handle(run_id).result()}
+        except temporalio.client.WorkflowFailureError as err:
+            cause = err.cause
+            if isinstance(cause, ApplicationError):
+                detail = cause.details[0] if cause.details and isinstance(cause.details[0], dict) else None
+                return {"error": detail or {"name": cause.type or "Error", "message": cause.message, "stack": ""}}
+            return {"error": {"name": type(cause).__name__, "message": str(cause), "stack": ""}}
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
 
     @activity.defn(name=FINISH)
     async def finish(self, payload: dict[str, Any]) -> None:

@@ -233,7 +233,12 @@ class FlowControl:
             entity_id(RATE_LIMIT_WORKFLOW_ID_PREFIX, fn.id, key),
             RateLimitState(),
             "acquire",
-            {"limit": rate_limit["limit"], "period_s": rate_limit["period_s"], "token": token},
+            {
+                "limit": rate_limit["limit"],
+                "period_s": rate_limit["period_s"],
+                "token": token,
+                "internal_id": internal_id,
+            },
             summary=f"{option} of {fn.id}",
         )
         if answer["admitted"]:
@@ -355,6 +360,10 @@ class FlowControl:
         """Update-with-start the entity; retried when it was closing just as the update arrived."""
         if self._continue_as_new_after:
             arg = {**arg, "continue_as_new_after": self._continue_as_new_after}
+        # One update id per decision: when an answer is lost (busy entity, closing run) the retry
+        # gets the first answer instead of being counted again (a rate limit would drop runs).
+        key = arg.get("internal_id") or arg.get("run_id")
+        update_id = f"{update}:{key}" if key else None
         for attempt in range(_RETRIES):
             op = temporalio.client.WithStartWorkflowOperation(
                 workflow_type,
@@ -366,7 +375,7 @@ class FlowControl:
             )
             try:
                 answer: dict[str, Any] = await self._client.execute_update_with_start_workflow(
-                    update, arg, start_workflow_operation=op, result_type=dict
+                    update, arg, start_workflow_operation=op, id=update_id, result_type=dict
                 )
                 return answer
             except (temporalio.service.RPCError, temporalio.client.WorkflowUpdateFailedError) as err:

@@ -18,12 +18,10 @@ import temporalio.service
 import ulid
 
 from . import _matching, _models
-from ._flow_routing import FlowControl
+from ._flow_routing import SKIP_MEMO, FlowControl
 from ._registry import Registry
 
 logger = logging.getLogger(__name__)
-
-_CONCURRENCY = 16  # events of one request routed at once
 
 
 class RoutingError(Exception):
@@ -57,31 +55,21 @@ class EventRouter:
         return self._registry
 
     async def send(self, events: list[dict[str, Any]]) -> list[str]:
-        """Route each event; returns the internal ids (ULIDs), in order.
-
-        Events are routed concurrently (bounded). If any fails, RoutingError carries the ids of
-        the events that were routed, so a caller can tell what to re-send.
-        """
+        """Route each event, in order (flow-control decisions depend on arrival order, as in
+        Inngest); returns the internal ids (ULIDs). If routing one fails, RoutingError carries the
+        ids of the events routed before it, so a caller can tell what to re-send."""
         functions = await self._registry.functions()
-        ids = [str(ulid.ULID()) for _ in events]
-        gate = asyncio.Semaphore(_CONCURRENCY)
-
-        async def one(event: dict[str, Any], internal_id: str) -> None:
-            async with gate:
+        ids: list[str] = []
+        for index, event in enumerate(events):
+            internal_id = str(ulid.ULID())
+            try:
                 await self._route_one(event, internal_id, functions)
-
-        results = await asyncio.gather(
-            *(one(e, i) for e, i in zip(events, ids)), return_exceptions=True
-        )
-        failed = [(n, r) for n, r in enumerate(results) if isinstance(r, BaseException)]
-        if failed:
-            index, first = failed[0]
-            routed = [i for i, r in zip(ids, results) if not isinstance(r, BaseException)]
-            raise RoutingError(
-                f"routing event[{index}] ({events[index].get('name')!r}) failed: "
-                f"{type(first).__name__}: {first}",
-                routed,
-            ) from first
+            except Exception as err:
+                raise RoutingError(
+                    f"routing event[{index}] ({event.get('name')!r}) failed: {type(err).__name__}: {err}",
+                    ids,
+                ) from err
+            ids.append(internal_id)
         return ids
 
     async def _route_one(
@@ -140,6 +128,33 @@ class EventRouter:
                 "duplicate event id: no new run",
                 extra={"fn_id": fn.id, "run_id": run_id, "event_id": internal_id},
             )
+
+    async def start_invoked(
+        self, fn: _models.FunctionSpec, event: dict[str, Any], run_id: str
+    ) -> dict[str, Any]:
+        """Start an invoked run through start-time flow control (rate limit, singleton, ...).
+
+        Returns {"started": bool, "skip": the skip record's reason dict or None}. A debounced or
+        batched invoke starts no run of this id (Inngest then fails the invoke at its timeout).
+        """
+        await self._flow.start(
+            fn, event, run_id, run_id, lambda: self._plain_start(fn, event, run_id, run_id)
+        )
+        for _ in range(50):  # an entity may start the run a moment after answering
+            try:
+                await self._client.get_workflow_handle(run_id).describe()
+                return {"started": True, "skip": None}
+            except temporalio.service.RPCError as err:
+                if err.status != temporalio.service.RPCStatusCode.NOT_FOUND:
+                    raise
+            try:
+                desc = await self._client.get_workflow_handle(f"{fn.id}:skipped:{run_id}").describe()
+                return {"started": False, "skip": (await desc.memo()).get(SKIP_MEMO)}
+            except temporalio.service.RPCError as err:
+                if err.status != temporalio.service.RPCStatusCode.NOT_FOUND:
+                    raise
+            await asyncio.sleep(0.1)
+        return {"started": False, "skip": None}
 
     async def _deliver(self, event: dict[str, Any], *, received_ms: int) -> None:
         """Hand the event to the runs waiting for its name, if any wait."""

@@ -26,6 +26,8 @@ with workflow.unsafe.imports_passed_through():
 DISCOVER = "__discover"
 REGISTER_WAIT = "__register_wait"
 FINISH = "__finish"
+INVOKE_FLOW = "__invoke_flow"  # start an invoked run through start-time flow control
+AWAIT_RUN = "__await_run"  # wait for a run this workflow did not start as its child
 _LA_TIMEOUT = timedelta(minutes=10)
 _LA_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=5)
 
@@ -469,6 +471,9 @@ class RunWorkflow:
             event["v"] = opts["v"]
         child_id = f"{target}:invoke:{workflow.uuid4()}"
         event["id"] = child_id
+        timeout = opts.get("timeout_seconds")
+        if opts.get("flow"):
+            return await self._invoke_through_flow(target, event, child_id, timeout)
         handle = await workflow.start_child_workflow(
             target,
             _models.RunInput(fn_id=target, event=event, events=[event]),
@@ -480,7 +485,6 @@ class RunWorkflow:
                 target, opts.get("app_id", ""), event["name"], child_id
             ),
         )
-        timeout = opts.get("timeout_seconds")
         done, _ = await workflow.wait([handle], timeout=timeout)
         if not done:
             return {
@@ -494,6 +498,51 @@ class RunWorkflow:
             return {"data": await handle}
         except ChildWorkflowError as err:
             return {"error": _error_of(err)}
+
+    async def _invoke_through_flow(
+        self, target: str, event: dict[str, Any], run_id: str, timeout: float | None
+    ) -> Any:
+        """Invoke a function with start-time flow control: as Inngest, a skipped child fails the
+        invoke at once; a debounced or batched one fails it at the invoke's timeout."""
+        started: dict[str, Any] = await workflow.execute_local_activity(
+            INVOKE_FLOW,
+            {"fn_id": target, "event": event, "run_id": run_id},
+            start_to_close_timeout=_LA_TIMEOUT,
+            retry_policy=_LA_RETRY,
+            summary=f"invoke {target} (flow control)",
+        )
+        skip = started.get("skip") or {}
+        if not started["started"] and skip.get("reason") not in (None, "debounced", "batched"):
+            return {
+                "error": {
+                    "name": "InngestInvokeSkippedError",
+                    "message": f"invoked function {target!r} did not run: {skip.get('message') or skip.get('reason')}",
+                    "stack": "",
+                }
+            }
+        wait = timedelta(seconds=timeout) if timeout else timedelta(days=366)
+        if started["started"]:
+            try:
+                result: Any = await workflow.execute_activity(
+                    AWAIT_RUN,
+                    run_id,
+                    schedule_to_close_timeout=wait,
+                    heartbeat_timeout=timedelta(seconds=float(self._config["heartbeat_timeout"])),
+                    summary=f"await {run_id}",
+                )
+                return result
+            except ActivityError as err:
+                if not isinstance(err.cause, TimeoutError):
+                    raise
+        else:
+            await workflow.sleep(wait, summary=f"invoke {target}: no run started")
+        return {
+            "error": {
+                "name": "InngestInvokeTimeoutError",
+                "message": "Timed out waiting for invoked function to complete",
+                "stack": "",
+            }
+        }
 
     async def _finish(self, status: str, *, result: Any = None, error: dict[str, Any] | None = None) -> None:
         """Emit Inngest's inngest/function.finished (and .failed / .cancelled) events."""

@@ -378,3 +378,24 @@ async def fast_steps(ctx: inngest.Context) -> dict:
     await ctx.step.sleep("nap", 1000)
     flaky_ok = await ctx.step.run("flaky", _flaky, ctx.event.data["key"], ctx.attempt)
     return {"total": total, "flaky": flaky_ok}
+
+
+@client.create_function(
+    fn_id="limited-child",
+    trigger=inngest.TriggerEvent(event="cases/limited-child"),
+    rate_limit=inngest.RateLimit(limit=1, period=datetime.timedelta(seconds=60), key="event.data.key"),
+)
+async def limited_child(ctx: inngest.Context) -> str:
+    return await ctx.step.run("work", lambda: "child ran")
+
+
+@client.create_function(fn_id="invoke-limited", trigger=inngest.TriggerEvent(event="cases/invoke-limited"))
+async def invoke_limited(ctx: inngest.Context) -> dict:
+    key = ctx.event.data["key"]
+    first = await ctx.step.invoke("first", function=limited_child, data={"key": key})
+    try:
+        await ctx.step.invoke("second", function=limited_child, data={"key": key})
+        second = "ran"
+    except inngest.StepError as err:
+        second = err.name
+    return {"first": first, "second": second}

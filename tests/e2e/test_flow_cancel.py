@@ -56,3 +56,4 @@ async def test_finished_run_leaves_no_cancel_pause_behind(stack: Stack) -> None:
     from e2e_support import eventually
 
     await eventually(gone, timeout=15, what="the pause router to close once its last pause went")
+
