@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import importlib
 import re
+import zoneinfo
 from datetime import timedelta
 from typing import Any
+
+import croniter
 
 from compat._internal.client import Inngest
 from compat._internal.function import Function
@@ -87,6 +90,7 @@ def app_specs(functions: list[Function[Any]]) -> list[_models.AppSpec]:
                 _check_event_trigger(fn.id, t)
                 triggers.append(_models.TriggerSpec(event=t.event, expression=t.expression))
             elif isinstance(t, TriggerCron):
+                _check_cron(fn.id, t.cron)
                 triggers.append(_models.TriggerSpec(cron=t.cron, jitter_seconds=parse_jitter(t.jitter)))
         _check_flow_expressions(fn.id, fn.flow_control)
         app.functions.append(
@@ -115,6 +119,23 @@ def _check_event_trigger(fn_id: str, trigger: TriggerEvent) -> None:
             raise AppLoadError(f"function {fn_id!r}: trigger {err}") from err
 
 
+def _check_cron(fn_id: str, cron: str) -> None:
+    """Inngest's cron: 5 fields, optionally after `TZ=Area/City ` (checked before any sync)."""
+    spec = cron.strip()
+    if spec.startswith(("TZ=", "CRON_TZ=")):
+        zone, _, spec = spec.partition(" ")
+        try:
+            zoneinfo.ZoneInfo(zone.split("=", 1)[1])
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as err:
+            raise AppLoadError(f"function {fn_id!r}: cron {cron!r}: unknown time zone ({err})") from None
+    fields = spec.split()
+    if len(fields) != 5 or not croniter.croniter.is_valid(spec):
+        raise AppLoadError(
+            f"function {fn_id!r}: cron {cron!r} is not a 5-field cron expression "
+            "(minute hour day-of-month month day-of-week, e.g. '0 12 * * 5' or 'TZ=Europe/Paris 0 12 * * 5')"
+        )
+
+
 def _check_flow_expressions(fn_id: str, flow: dict[str, Any]) -> None:
     """Key, `if` and `run` expressions of flow-control options must compile (checked at load)."""
     found: list[tuple[str, str, tuple[str, ...]]] = []
@@ -123,7 +144,9 @@ def _check_flow_expressions(fn_id: str, flow: dict[str, Any]) -> None:
             found.append(("concurrency key", c["key"], ("event",)))
     for option in ("throttle", "rate_limit", "debounce", "batch_events", "singleton"):
         if (flow.get(option) or {}).get("key"):
-            found.append((f"{option} key", flow[option]["key"], ("event",)))
+            # idempotency travels as a rate limit of 1 per 24 h: name it as the user wrote it
+            name = "idempotency" if option == "rate_limit" and flow.get("idempotency") else option
+            found.append((f"{name} key", flow[option]["key"], ("event",)))
     if (flow.get("batch_events") or {}).get("if_exp"):
         found.append(("batch_events if_exp", flow["batch_events"]["if_exp"], ("event",)))
     if (flow.get("priority") or {}).get("run"):

@@ -192,7 +192,11 @@ class RunFlow:
         timeouts = self.flow.get("timeouts") or {}
         if timeouts.get("start_s") and not self.first_step_started:
             deadline = self.started_ms + int(float(timeouts["start_s"]) * 1000)
-            asyncio.create_task(self._timeout(deadline, "timeouts.start", "no step started in time"))
+            if deadline <= int(workflow.now().timestamp() * 1000):
+                # Picked up after its deadline (no worker, backlog): cancelled before any step.
+                self.cancel_reason = "timeouts.start: no step started in time"
+            else:
+                asyncio.create_task(self._timeout(deadline, "timeouts.start", "no step started in time"))
         if self.finish_deadline_ms is not None:
             asyncio.create_task(
                 self._timeout(self.finish_deadline_ms, "timeouts.finish", "the run did not finish in time")

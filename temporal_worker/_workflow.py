@@ -104,7 +104,8 @@ class RunWorkflow:
         info = workflow.info()
         self._run_id = info.workflow_id
         self._fn_id = info.workflow_type
-        started_ms = int(workflow.now().timestamp() * 1000)
+        # Creation time, not when a worker first picked the run up (timeouts.start counts from it).
+        started_ms = int(info.workflow_start_time.timestamp() * 1000)
         self._started_ms = started_ms
         event = dict(inp.event)
         event.setdefault("data", {})

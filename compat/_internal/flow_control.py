@@ -163,20 +163,23 @@ def to_config(fn_id: str, options: dict[str, Any]) -> dict[str, Any]:
     if cancel:
         if len(cancel) > MAX_CANCELS:
             raise ValueError(f"create_function(fn_id={fn_id!r}): at most {MAX_CANCELS} cancel options")
-        out["cancel"] = [
-            {
-                "event": c.event,
-                "if_exp": c.if_exp,
-                "timeout_s": _seconds(c.timeout, option="cancel timeout", fn_id=fn_id),
-            }
-            for c in cancel
-        ]
+        items = []
+        for c in cancel:
+            if not c.event or not c.event.strip():
+                raise ValueError(
+                    f"create_function(fn_id={fn_id!r}): cancel event must be an event name, got {c.event!r}"
+                )
+            timeout = _seconds(c.timeout, option="cancel timeout", fn_id=fn_id)
+            _check_range(fn_id, "cancel timeout", timeout, 1, 366 * 86400)
+            items.append({"event": c.event, "if_exp": c.if_exp, "timeout_s": timeout})
+        out["cancel"] = items
     timeouts = options.get("timeouts")
     if timeouts is not None:
-        out["timeouts"] = {
-            "start_s": _seconds(timeouts.start, option="timeouts start", fn_id=fn_id),
-            "finish_s": _seconds(timeouts.finish, option="timeouts finish", fn_id=fn_id),
-        }
+        start = _seconds(timeouts.start, option="timeouts start", fn_id=fn_id)
+        finish = _seconds(timeouts.finish, option="timeouts finish", fn_id=fn_id)
+        _check_range(fn_id, "timeouts start", start, 1, 366 * 86400)
+        _check_range(fn_id, "timeouts finish", finish, 1, 366 * 86400)
+        out["timeouts"] = {"start_s": start, "finish_s": finish}
     _check_combinations(fn_id, out)
     return out
 

@@ -499,3 +499,18 @@ def test_client_refuses_middleware_and_serializer_instead_of_ignoring_them() -> 
     client = inngest.Inngest(app_id="a")
     with pytest.raises(errors.UnsupportedOptionError, match="'middleware'"):
         client.create_function(fn_id="f", trigger=inngest.TriggerEvent(event="a/b"), middleware=[object()])
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"timeouts": inngest.Timeouts(finish=datetime.timedelta(seconds=-1))},
+        {"timeouts": inngest.Timeouts(start=datetime.timedelta(seconds=-5))},
+        {"cancel": [inngest.Cancel(event="")]},
+        {"cancel": [inngest.Cancel(event="a/b", timeout=datetime.timedelta(seconds=-1))]},
+    ],
+)
+def test_client_refuses_negative_timeouts_and_empty_cancel_event(options: dict[str, Any]) -> None:
+    client = inngest.Inngest(app_id="app")
+    with pytest.raises(ValueError, match="create_function\\(fn_id='f'\\)"):
+        client.create_function(fn_id="f", trigger=TRIGGER, **options)

@@ -399,3 +399,12 @@ async def invoke_limited(ctx: inngest.Context) -> dict:
     except inngest.StepError as err:
         second = err.name
     return {"first": first, "second": second}
+
+
+@client.create_function(
+    fn_id="late-start",
+    trigger=inngest.TriggerEvent(event="cases/late-start"),
+    timeouts=inngest.Timeouts(start=datetime.timedelta(seconds=2)),
+)
+async def late_start(ctx: inngest.Context) -> str:
+    return await ctx.step.run("only", lambda: "ran")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
 
@@ -34,19 +33,6 @@ async def test_c06_concurrency_limit_with_sleeping_runs(stack: Stack) -> None:
         depth += 1 if what == "body-start" else -1
         assert depth <= 1, f"two step bodies overlapped: {bodies}"
     assert 10 == len(bodies)
-
-
-async def test_concurrency_priority_runs_higher_factor_first(stack: Stack) -> None:
-    """With a backlog, a run with priority factor 600 goes before one queued earlier at 0."""
-    key = uuid.uuid4().hex[:12]
-    (blocker,) = await stack.send({"name": "cases/prioritized", "data": {"key": key, "label": "a", "priority": 0}})
-    await stack.wait_records(key, "body-start", 1)
-    await stack.send({"name": "cases/prioritized", "data": {"key": key, "label": "low", "priority": 0}})
-    await asyncio.sleep(0.2)
-    await stack.send({"name": "cases/prioritized", "data": {"key": key, "label": "high", "priority": 600}})
-    await stack.wait_records(key, "body-end", 3, timeout=30)
-    order = [r["label"] for r in sorted(stack.records_of(key), key=lambda r: r["t"]) if r["what"] == "body-start"]
-    assert ["a", "high", "low"] == order
 
 
 async def test_concurrency_limit_holds_across_two_workers_and_two_gateways(stack: Stack, tmp_path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 
@@ -30,3 +31,15 @@ async def test_timeouts_start_cancels_a_run_stuck_in_the_throttle_backlog(stack:
     done = [await stack.finished_run(r["run_id"], timeout=20) for r in (first, second)]
     assert time.time() - started < 10, "the backlogged run is cancelled at about 2 s, not 30 s"
     assert ["Cancelled", "Completed"] == sorted(d["status"] for d in done)
+
+
+async def test_timeouts_start_cancels_a_run_picked_up_after_its_deadline(stack: Stack) -> None:
+    """No worker for 3 s: when one comes, the run is past timeouts.start and is cancelled."""
+    stack.worker.kill9()
+    try:
+        (event_id,) = await stack.send({"name": "cases/late-start", "data": {}})
+        (run,) = await stack.runs(event_id)
+        await asyncio.sleep(3)
+    finally:
+        stack.worker.start()
+    assert "Cancelled" == (await stack.finished_run(run["run_id"], timeout=60))["status"]

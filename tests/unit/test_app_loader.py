@@ -66,3 +66,26 @@ def test_app_loader_module_and_client_references() -> None:
         load_functions(f"{name}:nope")
     with pytest.raises(AppLoadError, match="cannot import module"):
         load_functions("no_such_module_here")
+
+
+@pytest.mark.parametrize("cron", ["not a cron", "*/20 * * * * *", "TZ=Nowhere/Land 0 12 * * 5"])
+def test_app_loader_refuses_bad_cron_naming_function(cron: str) -> None:
+    client = inngest.Inngest(app_id="loader")
+
+    @client.create_function(fn_id="c", trigger=inngest.TriggerCron(cron=cron))
+    async def c(ctx: inngest.Context) -> None:
+        return None
+
+    with pytest.raises(AppLoadError, match="loader-c"):
+        app_specs([c])
+
+
+def test_app_loader_accepts_tz_prefixed_cron() -> None:
+    client = inngest.Inngest(app_id="loader")
+
+    @client.create_function(fn_id="c", trigger=inngest.TriggerCron(cron="TZ=Europe/Paris 0 12 * * 5"))
+    async def c(ctx: inngest.Context) -> None:
+        return None
+
+    (app,) = app_specs([c])
+    assert "TZ=Europe/Paris 0 12 * * 5" == app.functions[0].triggers[0].cron
