@@ -160,6 +160,14 @@ def build_parser() -> argparse.ArgumentParser:
         "(INNGEST_SIGNING_KEY signs calls to the apps)",
     )
 
+    apps = commands.add_parser(
+        "apps",
+        parents=[common],
+        help="list synced apps, or remove one that no worker serves any more",
+    )
+    apps.add_argument("action", choices=["list", "remove"])
+    apps.add_argument("app_id", nargs="?", help="the app to remove")
+
     gateway = commands.add_parser(
         "gateway",
         parents=[common],
@@ -190,7 +198,30 @@ def main(argv: list[str] | None = None) -> int:
         return _run_worker(args)
     if args.command == "bridge":
         return _run_bridge(args)
+    if args.command == "apps":
+        return asyncio.run(_apps_main(args))
     return _run_gateway(args)
+
+
+async def _apps_main(args: argparse.Namespace) -> int:
+    from . import _apps_admin, _worker
+
+    client = await _worker.connect(timeout=10)
+    if args.action == "list":
+        for app in await _apps_admin.list_apps(client):
+            functions = ", ".join(f.id for f in app.functions)
+            print(f"{app.app_id}\t{app.task_queue}\t{functions}")  # noqa: T201 (CLI output)
+        return 0
+    if not args.app_id:
+        print("inngest-temporal apps remove: give the app id (see `apps list`)", file=sys.stderr)  # noqa: T201
+        return 2
+    try:
+        removed = await _apps_admin.remove_app(client, args.app_id)
+    except LookupError as err:
+        print(f"inngest-temporal apps remove: {err}", file=sys.stderr)  # noqa: T201
+        return 1
+    print("removed: " + ", ".join(removed))  # noqa: T201
+    return 0
 
 
 # -- worker and gateway -------------------------------------------------------------------------
