@@ -16,17 +16,13 @@ import temporalio.client
 import temporalio.worker
 
 from . import _models, _search_attributes
-from ._activities import StepActivities, SystemActivities
+from ._activities import StepActivities
 from ._http_executor import HttpExecutor
-from ._limits import SemaphoreWorkflow, ThrottleWorkflow
-from ._registry import SYSTEM_TASK_QUEUE, Registry
+from ._registry import Registry
 from ._routing import EventRouter
 from ._settings import WorkerSettings
-from ._flow_entities import FLOW_WORKFLOWS
-from ._flow_routing import FlowActivities
-from ._system_workflows import AppWorkflow, PausesWorkflow
+from ._worker import connect, system_worker, workflow_runner
 from ._workflow import RunWorkflow
-from ._worker import connect, workflow_runner
 
 logger = logging.getLogger(__name__)
 
@@ -56,17 +52,7 @@ async def run_bridge(
             activities=activities.activities(),
             workflow_runner=workflow_runner(),
         ),
-        temporalio.worker.Worker(
-            client,
-            task_queue=SYSTEM_TASK_QUEUE,
-            # The same system workflows as every worker: any of them may get these tasks.
-            workflows=[AppWorkflow, PausesWorkflow, SemaphoreWorkflow, ThrottleWorkflow, *FLOW_WORKFLOWS],
-            activities=[
-                *SystemActivities(client).activities(),
-                *FlowActivities(client, router._plain_start, router._start).activities(),
-            ],
-            workflow_runner=workflow_runner(),
-        ),
+        system_worker(client, router),
     ]
     stop = stop or asyncio.Event()
     try:

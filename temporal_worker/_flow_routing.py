@@ -491,4 +491,11 @@ def _closing(err: BaseException) -> bool:
     text = str(err).lower()
     if isinstance(err, temporalio.service.RPCError) and err.status == temporalio.service.RPCStatusCode.NOT_FOUND:
         return True
-    return "completed" in text or "closing" in text or "not found" in text
+    # "unexpected workflow task failure": the update met the entity's continue-as-new task; the
+    # update was not applied, and the retry reaches the next run.
+    return (
+        "completed" in text
+        or "closing" in text
+        or "not found" in text
+        or "unexpected workflow task failure" in text
+    )

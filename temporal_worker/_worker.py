@@ -17,13 +17,13 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from . import _app_loader, _payloads, _registry, _schedules, _search_attributes
 from ._activities import StepActivities, SystemActivities
-from ._limits import SemaphoreWorkflow, ThrottleWorkflow
 from ._executors import CompatExecutor
+from ._flow_entities import FLOW_WORKFLOWS
+from ._flow_routing import FlowActivities
+from ._limits import SemaphoreWorkflow, ThrottleWorkflow
 from ._registry import SYSTEM_TASK_QUEUE, Registry
 from ._routing import EventRouter
 from ._settings import WorkerSettings
-from ._flow_entities import FLOW_WORKFLOWS
-from ._flow_routing import FlowActivities
 from ._system_workflows import AppWorkflow, PausesWorkflow
 from ._workflow import RunWorkflow
 
@@ -97,6 +97,23 @@ def workflow_runner() -> SandboxedWorkflowRunner:
     )
 
 
+def system_worker(client: temporalio.client.Client, router: EventRouter) -> temporalio.worker.Worker:
+    """The worker of our own workflows (registry, pause routers, flow-control entities).
+
+    Every worker process runs one: any of them may get these tasks, so all register the same set.
+    """
+    return temporalio.worker.Worker(
+        client,
+        task_queue=SYSTEM_TASK_QUEUE,
+        workflows=[AppWorkflow, PausesWorkflow, SemaphoreWorkflow, ThrottleWorkflow, *FLOW_WORKFLOWS],
+        activities=[
+            *SystemActivities(client).activities(),
+            *FlowActivities(client, router._plain_start, router._start).activities(),
+        ],
+        workflow_runner=workflow_runner(),
+    )
+
+
 async def _wait_visible(registry: Registry, app_ids: set[str], deadline: float = 10.0) -> None:
     """Visibility is eventually consistent: return once gateways can see the synced apps."""
     end = time.monotonic() + deadline
@@ -140,18 +157,7 @@ async def run_worker(
         )
         for app in specs
     ]
-    workers.append(
-        temporalio.worker.Worker(
-            client,
-            task_queue=SYSTEM_TASK_QUEUE,
-            workflows=[AppWorkflow, PausesWorkflow, SemaphoreWorkflow, ThrottleWorkflow, *FLOW_WORKFLOWS],
-            activities=[
-                *SystemActivities(client).activities(),
-                *FlowActivities(client, router._plain_start, router._start).activities(),
-            ],
-            workflow_runner=workflow_runner(),
-        )
-    )
+    workers.append(system_worker(client, router))
     stop = stop or asyncio.Event()
     async with contextlib.AsyncExitStack() as running:
         for w in workers:
