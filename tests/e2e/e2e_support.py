@@ -18,6 +18,8 @@ from typing import Any
 import httpx
 import temporalio.client
 
+import temporal_worker
+
 from temporal_worker._devserver import DevServer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -136,6 +138,72 @@ class Stack:
 
 
 
+async def gateway_up(http: httpx.AsyncClient) -> bool:
+    try:
+        return (await http.get("/health")).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+@contextlib.asynccontextmanager
+async def running_stack(
+    base: Path,
+    *,
+    app: str,
+    app_id: str,
+    app_dir: Path,
+    record_env: str,
+    env: dict[str, str],
+    stack_class: type[Stack] = Stack,
+    name_prefix: str = "",
+) -> AsyncIterator[Stack]:
+    """A Temporal dev server (in memory), a worker process serving `app` (a module in `app_dir`)
+    and a gateway process; yields once the gateway answers and has loaded the synced app."""
+    records = base / "records"
+    records.mkdir()
+    server = DevServer(port=free_port(), ui=False, data_dir=None)
+    await server.start()
+    child_env = {
+        **os.environ,
+        "TEMPORAL_ADDRESS": server.address,
+        "PYTHONPATH": os.pathsep.join([str(REPO), str(app_dir)]),
+        record_env: str(records),
+        # Short retry backoff and heartbeat timeout keep the suites fast (defaults: 15 s and 30 s).
+        "INNGEST_TEMPORAL_RETRY_INITIAL_INTERVAL": "1s",
+        "INNGEST_TEMPORAL_HEARTBEAT_TIMEOUT": "2s",
+        "INNGEST_TEMPORAL_PAYLOAD_STORE": f"file://{base / 'payloads'}",
+        "PYTHONUNBUFFERED": "1",
+        **env,
+    }
+    # This process reads run outputs too: it must use the children's payload store.
+    os.environ["INNGEST_TEMPORAL_PAYLOAD_STORE"] = child_env["INNGEST_TEMPORAL_PAYLOAD_STORE"]
+    client = await temporal_worker.connect(target_host=server.address)
+    port = free_port()
+    worker = Process(f"{name_prefix}worker", [sys.executable, "-m", "temporal_worker", "worker", "--app", app], child_env, base)
+    gateway = Process(f"{name_prefix}gateway", [sys.executable, "-m", "gateway", "--port", str(port)], child_env, base)
+    worker.start()
+    gateway.start()
+    s = stack_class(server, client, f"http://127.0.0.1:{port}", worker, gateway, records)
+    try:
+        await eventually(lambda: gateway_up(s.http), timeout=60, what="gateway /health")
+
+        async def app_synced() -> bool:
+            query = "WorkflowType = 'InngestApp' AND ExecutionStatus = 'Running'"
+            return any([wf.id == f"inngest-app:{app_id}" async for wf in client.list_workflows(query)])
+
+        await eventually(app_synced, timeout=60, what=f"worker to sync app {app_id!r}")
+        await asyncio.sleep(1.2)  # the gateway's registry cache (ttl 1 s)
+        yield s
+    except BaseException:
+        print("--- worker log ---\n" + worker.tail() + "\n--- gateway log ---\n" + gateway.tail())
+        raise
+    finally:
+        await s.http.aclose()
+        worker.stop()
+        gateway.stop()
+        await server.stop()
+
+
 @contextlib.asynccontextmanager
 async def extra_process_stack(
     stack: Stack, log_dir: Path, *, worker: bool = False
@@ -152,13 +220,7 @@ async def extra_process_stack(
         p.start()
     http = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30)
     try:
-        async def up() -> bool:
-            try:
-                return (await http.get("/health")).status_code == 200
-            except httpx.TransportError:
-                return False
-
-        await eventually(up, timeout=60, what="second gateway")
+        await eventually(lambda: gateway_up(http), timeout=60, what="second gateway")
         await asyncio.sleep(2.5)  # its registry cache, and a second worker polling
         yield http
     finally:

@@ -6,11 +6,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
 
-from e2e_support import Process, Stack, free_port
+from e2e_support import Process, Stack, free_port, gateway_up  # noqa: F401 (re-exported)
 
 
 class FlowStack(Stack):
@@ -36,10 +35,3 @@ class FlowStack(Stack):
         )
         proc.start()
         return proc
-
-
-async def gateway_up(http: httpx.AsyncClient) -> bool:
-    try:
-        return (await http.get("/health")).status_code == 200
-    except httpx.TransportError:
-        return False
