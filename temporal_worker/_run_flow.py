@@ -26,7 +26,7 @@ with workflow.unsafe.imports_passed_through():
 
 SIGNAL_WITH_START = "__signal_with_start"
 CANCEL_RUN = "__cancel_run"  # a run asks Temporal to cancel itself (ends as Cancelled)
-REGISTER_WAIT = "__register_wait"
+REGISTER_WAIT = "__register_wait"  # a run registers a pause (wait_for_event, cancel_on)
 _LA_TIMEOUT = timedelta(minutes=1)
 _YEAR_MS = 366 * 86400 * 1000
 _LEASE_MS = 24 * 3600 * 1000  # a slot's lease; slots of runs found closed come back sooner

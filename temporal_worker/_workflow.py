@@ -21,10 +21,9 @@ from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflow
 
 with workflow.unsafe.imports_passed_through():
     from . import _memo, _models
-    from ._run_flow import CANCEL_RUN, RunFlow
+    from ._run_flow import CANCEL_RUN, REGISTER_WAIT, RunFlow
 
 DISCOVER = "__discover"
-REGISTER_WAIT = "__register_wait"
 FINISH = "__finish"
 INVOKE_FLOW = "__invoke_flow"  # start an invoked run through start-time flow control
 AWAIT_RUN = "__await_run"  # wait for a run this workflow did not start as its child
