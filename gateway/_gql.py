@@ -71,7 +71,13 @@ async def _spans(client: temporalio.client.Client, run_id: str) -> list[dict[str
             if step is None:
                 continue
             (outcome,) = (await _decode(client, attrs.result)) or [None]
-            if not isinstance(outcome, dict) or not outcome.get("target_ran"):
+            if not isinstance(outcome, dict):
+                continue
+            # Steps a discovery call ran inline (SDK apps in inline mode): "<event id>/<index>".
+            for index, ran in enumerate(outcome.get("ran") or []):
+                status = "FAILED" if "error" in (ran.get("output") or {}) else "COMPLETED"
+                spans.append(_span(ran["id"], status, f"{run_id}{_SEP}{e.event_id}/{index}"))
+            if not outcome.get("target_ran"):
                 continue
             output = outcome.get("target_output") or {}
             status = "FAILED" if "error" in output else "COMPLETED"
@@ -102,13 +108,14 @@ async def _span_output(client: temporalio.client.Client, output_id: str) -> dict
     if raw_event == "result":
         output = await _run_output(client, run_id)
         return {"data": output, "error": None}
+    raw_event, _, raw_index = raw_event.partition("/")
     wanted = int(raw_event)
     for e in await _history(client, run_id):
         if e.event_id != wanted:
             continue
         if e.event_type == _EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
             (outcome,) = (await _decode(client, e.activity_task_completed_event_attributes.result)) or [{}]
-            output = (outcome or {}).get("target_output") or {}
+            output = _activity_output(outcome or {}, raw_index)
             if "error" in output:
                 err = output["error"] or {}
                 return {"data": None, "error": _error_fields(err)}
@@ -121,6 +128,14 @@ async def _span_output(client: temporalio.client.Client, output_id: str) -> dict
                           "stack": failure.stack_trace, "cause": None},
             }
     return None
+
+
+def _activity_output(outcome: dict[str, Any], index: str) -> dict[str, Any]:
+    """A step's memo entry in an activity's outcome: the target's, or the index-th inline one."""
+    if not index:
+        return dict(outcome.get("target_output") or {})
+    ran = outcome.get("ran") or []
+    return dict(ran[int(index)].get("output") or {}) if int(index) < len(ran) else {}
 
 
 def _error_fields(err: dict[str, Any]) -> dict[str, Any]:

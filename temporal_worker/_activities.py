@@ -86,6 +86,7 @@ class StepActivities:
             "max_state_bytes": s.max_state_bytes,
             "flow_control": config.flow_control,
             "local_steps": config.local_steps,
+            "inline_steps": config.inline_steps,
         }
 
     async def _full_memo(self, inp: _models.StepInput) -> dict[str, Any]:
@@ -131,12 +132,15 @@ class StepActivities:
                 target=inp.target,
                 attempt=attempt,
                 final_attempt=final,
+                inline=inp.inline,
             )
         )
-        if inp.target is not None and outcome.get("target_output") is not None:
-            cached = self._memos.get(inp.run_id)
-            if cached is not None:
+        cached = self._memos.get(inp.run_id)
+        if cached is not None:
+            if inp.target is not None and outcome.get("target_output") is not None:
                 cached.add(inp.target, outcome["target_output"])
+            for ran in outcome.get("ran") or []:  # steps a discovery call ran (inline mode)
+                cached.add(ran["hashed"], ran["output"])
         return outcome
 
     async def _prepare(self, out: dict[str, Any], inp: _models.StepInput) -> dict[str, Any]:
@@ -191,28 +195,40 @@ class StepActivities:
         """Run one `step.run` (activity type = step id), then look ahead to the next step."""
         inp = activity.payload_converter().from_payload(args[0].payload, _models.StepInput)
         info = activity.info()
+        outcome = await self._replay_heartbeating(
+            inp, attempt=info.attempt - 1, final=info.attempt >= inp.max_attempts
+        )
+        self._raise_step_failure(outcome)
+        self._check_payload_size(outcome, activity.info().activity_type)
+        return await self._prepare(outcome, inp)
+
+    async def _replay_heartbeating(
+        self, inp: _models.StepInput, *, attempt: int, final: bool
+    ) -> dict[str, Any]:
         # Local activities (compat.temporal_options(local_steps=True)) cannot heartbeat.
-        heartbeat = asyncio.create_task(self._heartbeat() if not info.is_local else asyncio.sleep(0))
+        local = activity.info().is_local
+        heartbeat = asyncio.create_task(self._heartbeat() if not local else asyncio.sleep(0))
         try:
-            outcome = await self._replay(
-                inp, attempt=info.attempt - 1, final=info.attempt >= inp.max_attempts
-            )
+            return await self._replay(inp, attempt=attempt, final=final)
         finally:
             heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await heartbeat
-        if outcome["status"] == "step_failed":
-            error = outcome["error"] or {}
-            delay = outcome.get("retry_after_seconds")
-            raise ApplicationError(
-                error.get("message", ""),
-                error,
-                type=error.get("name", "Error"),
-                non_retryable=not outcome.get("retriable", True),
-                next_retry_delay=None if delay is None else timedelta(seconds=delay),
-            )
-        self._check_payload_size(outcome, activity.info().activity_type)
-        return await self._prepare(outcome, inp)
+
+    @staticmethod
+    def _raise_step_failure(outcome: dict[str, Any]) -> None:
+        """A step's retriable error fails the activity (Temporal retries it, after `retry-after`)."""
+        if outcome["status"] != "step_failed":
+            return
+        error = outcome["error"] or {}
+        delay = outcome.get("retry_after_seconds")
+        raise ApplicationError(
+            error.get("message", ""),
+            error,
+            type=error.get("name", "Error"),
+            non_retryable=not outcome.get("retriable", True),
+            next_retry_delay=None if delay is None else timedelta(seconds=delay),
+        )
 
     def _check_payload_size(self, outcome: dict[str, Any], step_id: str) -> None:
         """Without a payload store, Temporal refuses payloads over 2 MiB: say so, naming the step."""
@@ -240,10 +256,27 @@ class StepActivities:
         """Replay the handler without running any step: report what comes next."""
         await self._executor.prepare(inp.fn_id)
         config = self._config(inp.fn_id)
+        info = activity.info()
         if inp.preflight and config["flow_control"].get("throttle"):
             # The run must wait for its throttle admission before any of its code runs.
             return {"status": "preflight", "planned": [], "config": config}
-        out = await self._prepare(await self._replay(inp, attempt=inp.attempt, final=False), inp)
+        if config["inline_steps"] and info.is_local:
+            # Inline mode: discovery calls may run steps, so they are regular activities; this
+            # first (local) one only tells the workflow so.
+            return {"status": "preflight", "planned": [], "config": config}
+        if inp.inline:
+            # A regular activity: a step it runs inline is retried with this activity.
+            outcome = await self._replay_heartbeating(
+                inp,
+                attempt=inp.attempt + info.attempt - 1,
+                final=info.attempt >= inp.max_attempts,
+            )
+            self._raise_step_failure(outcome)
+            for ran in outcome.get("ran") or []:
+                self._check_payload_size({"target_output": ran["output"]}, ran["id"])
+        else:
+            outcome = await self._replay(inp, attempt=inp.attempt, final=False)
+        out = await self._prepare(outcome, inp)
         out["config"] = config
         return out
 

@@ -153,11 +153,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="module with the functions to serve, e.g. examples.shop",
     )
 
-    commands.add_parser(
+    bridge = commands.add_parser(
         "bridge",
         parents=[common],
         help="run the functions of stock Inngest SDK apps synced through the gateway "
         "(INNGEST_SIGNING_KEY signs calls to the apps)",
+    )
+    bridge.add_argument(
+        "--inline-steps",
+        metavar="APP_IDS",
+        help="apps (comma-separated ids, or '*') whose lone steps run inside the discovery call, "
+        "with Inngest's exact call sequence, instead of each step being its own activity "
+        "(default: INNGEST_TEMPORAL_SDK_INLINE_STEPS, else none)",
     )
 
     apps = commands.add_parser(
@@ -265,6 +272,8 @@ async def _worker_main(app: str) -> int:
 
 
 def _run_bridge(args: argparse.Namespace) -> int:
+    if args.inline_steps is not None:
+        os.environ["INNGEST_TEMPORAL_SDK_INLINE_STEPS"] = args.inline_steps
     try:
         code = asyncio.run(_bridge_main())
     except Exception:

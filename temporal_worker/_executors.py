@@ -34,6 +34,7 @@ class ReplayRequest:
     target: str | None  # hashed id of the step.run to execute; None: discover only
     attempt: int
     final_attempt: bool
+    inline: bool = False  # a discovery may run the next step in it (see StepInput.inline)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,6 +42,7 @@ class FunctionConfig:
     retries: int
     flow_control: dict[str, Any] = dataclasses.field(default_factory=dict)
     local_steps: bool = False  # compat.temporal_options(local_steps=True)
+    inline_steps: bool = False  # SDK apps: lone steps run inside discovery calls, as on Inngest
 
 
 class StepExecutor(Protocol):

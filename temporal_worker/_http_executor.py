@@ -48,6 +48,21 @@ _SUPPORTED_LATER: Final = {
 }
 
 
+INLINE_STEPS_ENV: Final = "INNGEST_TEMPORAL_SDK_INLINE_STEPS"
+
+
+def inline_apps(value: str) -> frozenset[str]:
+    """The apps whose steps run inline (INNGEST_TEMPORAL_SDK_INLINE_STEPS: app ids, or "*").
+
+    By default each step.run of an SDK app is its own activity, named after the step (the SDK
+    reports the step, then a targeted call runs it: one more call per step than on Inngest).
+    Inline apps get Inngest's exact call sequence instead: a lone new step runs inside the
+    discovery call (an activity `__discover`), so middleware, loggers and nested-step checks in
+    the app see what they see on Inngest; steps planned in parallel are still targeted activities.
+    """
+    return frozenset(part.strip() for part in (value or "").split(",") if part.strip())
+
+
 class AppCallError(Exception):
     """The app could not be called or did not answer as an Inngest SDK (an attempt failed)."""
 
@@ -66,6 +81,7 @@ def _outcome(status: str, **fields: Any) -> dict[str, Any]:
         "retry_after_seconds": None,
         "target_output": None,
         "target_ran": False,
+        "ran": [],  # steps a discovery call ran inline: [{"id", "hashed", "output"}]
     }
     out.update(fields)
     return out
@@ -203,8 +219,10 @@ class HttpExecutor:
         signing_key: str | None = None,
         signing_key_fallback: str | None = None,
         http: httpx.AsyncClient | None = None,
+        inline_apps: frozenset[str] = frozenset(),
     ) -> None:
         self._registry = registry
+        self._inline_apps = inline_apps
         self._specs: dict[str, _models.FunctionSpec] = {}
         self._signing_keys = [k for k in (signing_key, signing_key_fallback) if k]
         self._http = http or httpx.AsyncClient(timeout=REQUEST_TIMEOUT, follow_redirects=True)
@@ -218,6 +236,7 @@ class HttpExecutor:
             registry,
             signing_key=key,
             signing_key_fallback=os.environ.get("INNGEST_SIGNING_KEY_FALLBACK") or None,
+            inline_apps=inline_apps(os.environ.get(INLINE_STEPS_ENV, "")),
         )
 
     async def aclose(self) -> None:
@@ -232,7 +251,11 @@ class HttpExecutor:
         if spec is None:
             return None
         retries = _sdk_protocol.DEFAULT_RETRIES if spec.retries is None else spec.retries
-        return FunctionConfig(retries=retries, flow_control=dict(spec.flow_control))
+        return FunctionConfig(
+            retries=retries,
+            flow_control=dict(spec.flow_control),
+            inline_steps=bool({"*", spec.app_id} & self._inline_apps),
+        )
 
     async def prepare(self, fn_id: str) -> None:
         """Load (or refresh) the function's spec from the registry before `config`/`replay`."""
@@ -270,8 +293,11 @@ class HttpExecutor:
         if outcome["status"] != "planned" or not outcome["target_ran"] or outcome["planned"]:
             self._remember_plans(request.run_id, outcome)
             return outcome
-        if self._plans.pop((request.run_id, request.target), "alone") == "wait":
-            return outcome  # the workflow discovers once the whole group is done
+        if self._plans.pop((request.run_id, request.target), "alone") != "alone" or request.inline:
+            # A "wait" group: the workflow discovers once the whole group is done. A "race" group:
+            # the workflow discovers after each step (a lookahead here would use a memo missing
+            # what the other branches wrote meanwhile). Inline mode: the next call may run a step.
+            return outcome
         # Look ahead: the next step(s) with the target's output memoized. Never fail the activity
         # from here on: the step ran and a retry would run it again.
         memo = {**request.memo, request.target: outcome["target_output"]}
@@ -302,7 +328,8 @@ class HttpExecutor:
         planned = [p for p in outcome.get("planned") or [] if p["kind"] == "run"]
         for p in planned:
             mode = "alone" if len(outcome["planned"]) == 1 else (p.get("parallel_mode") or "wait")
-            self._plans[(run_id, p["hashed"])] = mode
+            # A step re-planned while in flight (a race) keeps how it was first planned.
+            self._plans.setdefault((run_id, p["hashed"]), mode)
             self._plans.move_to_end((run_id, p["hashed"]))
         while len(self._plans) > _REMEMBERED_PLANS:
             self._plans.popitem(last=False)
@@ -335,7 +362,7 @@ class HttpExecutor:
     async def _call(
         self, spec: _models.FunctionSpec, request: ReplayRequest, *, target: str | None
     ) -> dict[str, Any]:
-        body = self._body(request, disable_immediate=target is None)
+        body = self._body(request, disable_immediate=target is None and not request.inline)
         raw = _sdk_protocol.canonical_json(body)
         if len(raw) > MAX_REQUEST_BYTES:
             body["events"], body["steps"], body["use_api"] = [], {}, True
@@ -491,6 +518,17 @@ class HttpExecutor:
     ) -> dict[str, Any]:
         planned: list[dict[str, Any]] = []
         target_output: dict[str, Any] | None = None
+        ran: list[dict[str, Any]] = []  # steps run inline by a discovery call (no target)
+
+        def record(op: dict[str, Any], output: dict[str, Any]) -> None:
+            nonlocal target_output
+            if target is not None and op.get("id") == target:
+                target_output = output
+            elif target is None and isinstance(op.get("id"), str):
+                ran.append({"id": _step_id(op), "hashed": op["id"], "output": output})
+            else:  # a targeted call ran another step: SDKs skip non-target steps
+                logger.warning("a step other than the target ran", extra={"step": _step_id(op)})
+
         for op in ops:
             if not isinstance(op, dict):
                 continue
@@ -499,12 +537,9 @@ class HttpExecutor:
             if kind in ("StepRun", "Step"):
                 data = op.get("data")
                 if kind == "Step" and isinstance(data, dict) and set(data) <= {"data", "error"} and data:
-                    target_output = data
+                    record(op, data)
                 else:
-                    target_output = {"data": data}
-                if target is None or hashed != target:
-                    # Ran inline outside of a target: not expected with disable_immediate_execution.
-                    logger.warning("step ran inline during discovery", extra={"step": _step_id(op)})
+                    record(op, {"data": data})
                 continue
             if kind == "StepError":
                 error = _op_error(op)
@@ -512,10 +547,10 @@ class HttpExecutor:
                     return _outcome(
                         "step_failed", error=error, retriable=True, retry_after_seconds=retry_after
                     )
-                target_output = {"error": error}
+                record(op, {"error": error})
                 continue
             if kind == "StepFailed":
-                target_output = {"error": _op_error(op)}
+                record(op, {"error": _op_error(op)})
                 continue
             if kind == "AIGateway" and target is not None and hashed == target:
                 target_output = await self._ai_request(op)
@@ -545,7 +580,7 @@ class HttpExecutor:
                 p["parallel_mode"] = mode or "wait"
         if target is not None and target_output is not None:
             return _outcome("planned", planned=planned, target_output=target_output, target_ran=True)
-        return _outcome("planned", planned=planned)
+        return _outcome("planned", planned=planned, ran=ran)
 
 
 def _sdk_memo(value: Any) -> Any:

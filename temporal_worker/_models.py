@@ -114,6 +114,9 @@ class StepInput:
     memo_digest: str | None = None
     # First discovery of a run: a throttled function answers with its config only (no replay).
     preflight: bool = False
+    # Inline mode (SDK apps, INNGEST_TEMPORAL_SDK_STEPS=inline): a discovery call may run the next
+    # step in it, and no targeted call looks ahead (the workflow calls again, as Inngest does).
+    inline: bool = False
 
 
 def run_search_attributes(

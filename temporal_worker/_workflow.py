@@ -140,6 +140,9 @@ class RunWorkflow:
             self._own_keys.append(key)
         self._version += 1
         self._steps_this_run += 1
+        # As on Inngest, each new call after a step completes starts with a fresh retry budget
+        # (its attempt counter starts at 0): errors outside steps count per stretch of code.
+        self._fn_attempt = 0
         limit = int(self._config.get("max_state_bytes") or 0)
         if limit and self._digest.bytes > limit:
             raise _FunctionFailed(
@@ -342,9 +345,12 @@ class RunWorkflow:
             attempt=attempt,
             max_attempts=int(self._config.get("retries", 0)) + 1,
             memo_digest=None if full else self._digest.value(),
+            inline=bool(self._config.get("inline_steps")),
         )
 
     async def _discover(self, *, preflight: bool = False) -> dict[str, Any]:
+        if self._config.get("inline_steps"):
+            return await self._call_inline()
         step_input = self._step_input(None, self._fn_attempt, full=True)
         step_input.preflight = preflight
         try:
@@ -359,6 +365,31 @@ class RunWorkflow:
             raise _FunctionFailed(_error_of(err)) from err
         if outcome.get("config"):
             self._config = outcome["config"]
+        return outcome
+
+    async def _call_inline(self) -> dict[str, Any]:
+        """Inline mode: a discovery call that may run the next step in it, as Inngest's executor
+        does (a regular activity: it runs user code, heartbeats and retries with the function's
+        policy). Steps it ran come back under "ran" and are memoized here."""
+        step_input = self._step_input(None, self._fn_attempt, full=False)
+        step_input.inline = True
+        try:
+            outcome: dict[str, Any] = await workflow.execute_activity(
+                DISCOVER,
+                step_input,
+                summary="call (runs the next step)",
+                retry_policy=self._retry_policy(),
+                start_to_close_timeout=timedelta(seconds=float(self._config["step_timeout"])),
+                heartbeat_timeout=timedelta(seconds=float(self._config["heartbeat_timeout"])),
+            )
+        except ActivityError as err:
+            raise _FunctionFailed(_error_of(err)) from err
+        if outcome.get("config"):
+            self._config = outcome["config"]
+        for ran in outcome.get("ran") or []:
+            if ran["hashed"] not in self._memo:
+                self._write(ran["hashed"], ran["output"], own=False)
+                self._unreached = 0
         return outcome
 
     def _retry_policy(self) -> RetryPolicy:
@@ -406,7 +437,9 @@ class RunWorkflow:
                     await self._flow.release(held)
             if not outcome.get("target_ran"):
                 return _StepDone(h, None, outcome, version, ran=False, own=False)
-            return _StepDone(h, outcome["target_output"], outcome, version, own=False)
+            # The activity looked ahead when it says what comes next; otherwise discover.
+            ahead = outcome if outcome["status"] == "done" or outcome.get("planned") else None
+            return _StepDone(h, outcome["target_output"], ahead, version, own=False)
         if kind == "sleep":
             await workflow.sleep(self._sleep_seconds(p["opts"]), summary=p["id"])
             return _StepDone(h, None, None, version)

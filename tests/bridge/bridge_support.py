@@ -160,7 +160,7 @@ class SdkApp:
 
     @classmethod
     def python(cls, stack: BridgeStack, flavour: str, *, extra_env: dict[str, str] | None = None,
-               app_id: str | None = None) -> SdkApp:
+               app_id: str | None = None, script: str = "py_app.py") -> SdkApp:
         port = free_port()
         app_id = app_id or f"bridge-{flavour}"
         env = {
@@ -172,7 +172,7 @@ class SdkApp:
             **(extra_env or {}),
         }
         process = Process(
-            f"app-{app_id}", [sys.executable, str(HERE / "py_app.py"), flavour, str(port)], env, stack.base
+            f"app-{app_id}", [sys.executable, str(HERE / script), flavour, str(port)], env, stack.base
         )
         return cls(flavour, app_id, port, process)
 

@@ -23,6 +23,8 @@ from bridge_support import SIGNING_KEY, BridgeStack, SdkApp  # noqa: E402
 from temporal_worker._devserver import DevServer  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
+# Apps whose steps the session's bridge runs inline (Inngest's exact call sequence).
+INLINE_APPS = ("parity-inline-fastapi", "parity-inline-flask")
 
 
 async def _http_up(url: str) -> bool:
@@ -55,7 +57,7 @@ async def bridge(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Brid
     port = free_port()
     gateway = Process("bridge-gateway", [sys.executable, "-m", "gateway", "--port", str(port)], env, base)
     # The bridge signs every call; apps in dev mode do not check, apps in cloud mode must.
-    worker_env = {**env, "INNGEST_SIGNING_KEY": SIGNING_KEY}
+    worker_env = {**env, "INNGEST_SIGNING_KEY": SIGNING_KEY, "INNGEST_TEMPORAL_SDK_INLINE_STEPS": ",".join(INLINE_APPS)}
     worker = Process("bridge-worker", [sys.executable, "-m", "temporal_worker", "bridge"], worker_env, base)
     gateway.start()
     worker.start()
@@ -119,3 +121,24 @@ async def ts_app(bridge: BridgeStack) -> AsyncIterator[SdkApp]:
 def py_app(request: pytest.FixtureRequest) -> SdkApp:
     app: SdkApp = request.getfixturevalue(f"{request.param}_app")
     return app
+
+
+@pytest.fixture(scope="session")
+async def parity_apps(bridge: BridgeStack) -> AsyncIterator[dict[str, SdkApp]]:
+    """tests/bridge/parity_app.py three times: inline (FastAPI, Flask) and default (FastAPI)."""
+    apps = {
+        "inline-fastapi": SdkApp.python(bridge, "fastapi", app_id=INLINE_APPS[0], script="parity_app.py"),
+        "inline-flask": SdkApp.python(bridge, "flask", app_id=INLINE_APPS[1], script="parity_app.py"),
+        "activity-fastapi": SdkApp.python(bridge, "fastapi", app_id="parity-fastapi", script="parity_app.py"),
+    }
+    try:
+        for app in apps.values():
+            await _start_app(bridge, app)
+        yield apps
+    except BaseException:
+        for app in apps.values():
+            print(app.process.tail())
+        raise
+    finally:
+        for app in apps.values():
+            app.process.stop()
