@@ -51,9 +51,17 @@ class Outcome:
     target_ran: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
-        d["planned"] = [p.to_dict() for p in self.planned]
-        return d
+        # Field by field: the values are JSON already (normalized), no deep copy needed.
+        return {
+            "status": self.status,
+            "planned": [p.to_dict() for p in self.planned],
+            "value": self.value,
+            "error": self.error,
+            "retriable": self.retriable,
+            "retry_after_seconds": self.retry_after_seconds,
+            "target_output": self.target_output,
+            "target_ran": self.target_ran,
+        }
 
 
 def _error_outcome(err: BaseException, status: str = "error") -> Outcome:

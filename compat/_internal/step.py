@@ -11,6 +11,7 @@ import asyncio
 import contextvars
 import datetime
 import enum
+import functools
 import hashlib
 import inspect
 import json
@@ -38,8 +39,9 @@ class ParallelMode(enum.Enum):
     WAIT = "wait"
 
 
+@functools.lru_cache(maxsize=4096)
 def hash_step_id(step_id: str) -> str:
-    """Inngest's memo key of a step: sha1 of its (suffixed) id."""
+    """Inngest's memo key of a step: sha1 of its (suffixed) id (cached: every replay asks again)."""
     return hashlib.sha1(step_id.encode("utf-8")).hexdigest()
 
 
@@ -75,10 +77,12 @@ class Planned:
 
     __slots__ = ("hashed", "id", "kind", "name", "opts", "parallel_mode")
 
-    def __init__(self, kind: str, step_id: str, name: str, opts: dict[str, Any]) -> None:
+    def __init__(
+        self, kind: str, step_id: str, name: str, opts: dict[str, Any], hashed: str | None = None
+    ) -> None:
         self.kind = kind  # run | sleep | wait_for_event | invoke
         self.id = step_id  # with the repeat suffix: "wait", "wait:1", ...
-        self.hashed = hash_step_id(step_id)
+        self.hashed = hash_step_id(step_id) if hashed is None else hashed
         self.name = name  # the id the user wrote
         self.opts = opts
         self.parallel_mode: str | None = None
@@ -183,21 +187,24 @@ class _StepBase:
         st = self._state
         st.check_not_nested(step_id)
         full_id = st.next_id(step_id)
-        planned = Planned(kind, full_id, step_id, opts)
-        found, value = st.lookup(planned.hashed)
+        hashed = hash_step_id(full_id)
+        found, value = st.lookup(hashed)
         if found:
             return value
-        raise st.report(planned)
+        raise st.report(Planned(kind, full_id, step_id, opts, hashed))
 
-    def _run_prelude(self, step_id: str) -> tuple[Planned, bool, Any]:
-        """-> (planned, memoized?, memo value). Raises the interrupt for a step not to run now."""
+    def _run_prelude(self, step_id: str) -> tuple[Planned | None, bool, Any]:
+        """-> (planned (None when memoized), memoized?, memo value). Raises the interrupt for a
+        step not to run now. A memoized step costs no Planned: every replay goes through them all."""
         st = self._state
         st.check_not_nested(step_id)
-        planned = Planned("run", st.next_id(step_id), step_id, {})
-        found, value = st.lookup(planned.hashed)
+        full_id = st.next_id(step_id)
+        hashed = hash_step_id(full_id)
+        found, value = st.lookup(hashed)
         if found:
-            return planned, True, value
-        if planned.hashed == st.target and not st.target_ran:
+            return None, True, value
+        planned = Planned("run", full_id, step_id, {}, hashed)
+        if hashed == st.target and not st.target_ran:
             return planned, False, None
         raise st.report(planned)
 
@@ -284,6 +291,7 @@ class Step(_StepBase):
         planned, found, value = self._run_prelude(step_id)
         if found:
             return _unwrap(value)  # type: ignore[no-any-return]
+        assert planned is not None
         st = self._state
         st.in_step = True
         try:
@@ -378,6 +386,7 @@ class StepSync(_StepBase):
         planned, found, value = self._run_prelude(step_id)
         if found:
             return _unwrap(value)  # type: ignore[no-any-return]
+        assert planned is not None
         st = self._state
         st.in_step = True
         try:
