@@ -1,4 +1,8 @@
-"""FastAPI dependencies, as `Annotated` aliases the routes declare their parameters with."""
+"""FastAPI dependencies, as `Annotated` aliases the routes declare their parameters with.
+
+They are `async def` although they do not await: FastAPI runs a plain `def` dependency in a worker
+thread, a thread hop per dependency per request.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +15,13 @@ import temporalio.client
 from . import _auth, _errors, _routing, _settings
 
 
-def get_app_settings(request: fastapi.Request) -> _settings.Settings:
+async def get_app_settings(request: fastapi.Request) -> _settings.Settings:
     """The settings the app was created with."""
     settings: _settings.Settings = request.app.state.settings
     return settings
 
 
-def get_temporal_client(request: fastapi.Request) -> temporalio.client.Client:
+async def get_temporal_client(request: fastapi.Request) -> temporalio.client.Client:
     """The app's one Temporal client, connected by the lifespan."""
     client: temporalio.client.Client | None = getattr(request.app.state, "temporal", None)
     if client is None:
@@ -27,7 +31,7 @@ def get_temporal_client(request: fastapi.Request) -> temporalio.client.Client:
     return client
 
 
-def get_event_router(request: fastapi.Request) -> _routing.EventSender:
+async def get_event_router(request: fastapi.Request) -> _routing.EventSender:
     """The routing core: injected into `create_app`, or built by the lifespan."""
     router: _routing.EventSender | None = getattr(request.app.state, "router", None)
     if router is None:
@@ -47,7 +51,7 @@ _bearer = fastapi.security.HTTPBearer(
 )
 
 
-def require_signing_key(
+async def require_signing_key(
     settings: SettingsDep,
     credentials: Annotated[
         fastapi.security.HTTPAuthorizationCredentials | None, fastapi.Depends(_bearer)

@@ -23,4 +23,8 @@ def run(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *, log_level: str = 
     logger.info(
         "starting gateway server", extra={"host": host, "port": port, "mode": settings.mode}
     )
-    uvicorn.run(app, host=host, port=port, log_config=None, log_level=log_level.lower())
+    # No access log: every event request already logs "events accepted" (ids, duration), and
+    # uvicorn would log each request again at INFO, whatever level QUIET_LOGGERS asked for.
+    uvicorn.run(
+        app, host=host, port=port, log_config=None, log_level=log_level.lower(), access_log=False
+    )
