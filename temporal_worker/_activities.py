@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 from collections.abc import Sequence
@@ -30,6 +31,13 @@ from ._limits import CLOSED_RUNS
 logger = logging.getLogger(__name__)
 
 _TEMPORAL_PAYLOAD_LIMIT = 2 * 1024 * 1024 - 64 * 1024  # 2 MiB, less room for the envelope
+_STEP_INPUT_FIELDS = frozenset(f.name for f in dataclasses.fields(_models.StepInput))
+
+
+def _step_input(raw: dict[str, Any]) -> _models.StepInput:
+    """A StepInput from its JSON object. Built here: the data converter's typed conversion
+    resolves the dataclass's type hints again at every call, a cost paid at every step."""
+    return _models.StepInput(**{k: v for k, v in raw.items() if k in _STEP_INPUT_FIELDS})
 
 
 class StepActivities:
@@ -193,7 +201,7 @@ class StepActivities:
     @activity.defn(dynamic=True)
     async def step(self, args: Sequence[RawValue]) -> dict[str, Any]:
         """Run one `step.run` (activity type = step id), then look ahead to the next step."""
-        inp = activity.payload_converter().from_payload(args[0].payload, _models.StepInput)
+        inp = _step_input(activity.payload_converter().from_payload(args[0].payload))
         info = activity.info()
         outcome = await self._replay_heartbeating(
             inp, attempt=info.attempt - 1, final=info.attempt >= inp.max_attempts
@@ -252,8 +260,9 @@ class StepActivities:
             await asyncio.sleep(interval)
 
     @activity.defn(name=DISCOVER)
-    async def discover(self, inp: _models.StepInput) -> dict[str, Any]:
+    async def discover(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Replay the handler without running any step: report what comes next."""
+        inp = _step_input(payload)
         await self._executor.prepare(inp.fn_id)
         config = self._config(inp.fn_id)
         info = activity.info()
