@@ -255,9 +255,9 @@ class StepActivities:
 
     async def _heartbeat(self) -> None:
         interval = max(self._settings.heartbeat_timeout / 3.0, 0.2)
-        while True:
-            activity.heartbeat()
+        while True:  # none at once: most steps end long before a heartbeat is due
             await asyncio.sleep(interval)
+            activity.heartbeat()
 
     @activity.defn(name=DISCOVER)
     async def discover(self, payload: dict[str, Any]) -> dict[str, Any]:
