@@ -27,7 +27,6 @@ import fastapi.responses
 import httpx
 import temporal_worker
 import temporalio.client
-import temporalio.converter
 import temporalio.service
 
 from . import _auth, _deps, _errors, _gql
@@ -253,7 +252,8 @@ async def _run_input(client: temporalio.client.Client, run_id: str) -> dict[str,
             payloads = list(attrs.input.payloads)
             if not payloads:
                 break
-            value = temporalio.converter.default().payload_converter.from_payload(payloads[0])
+            # The client's converter: a large input may sit in the payload store (claim check).
+            (value,) = await client.data_converter.decode(payloads[:1])
             return value if isinstance(value, dict) else {}
     except temporalio.service.RPCError as err:
         if err.status == temporalio.service.RPCStatusCode.NOT_FOUND:
@@ -278,12 +278,9 @@ async def run_actions(
 ) -> fastapi.Response:
     _auth.check_bearer(request.headers.get("authorization"), settings)
     try:
-        memo = await client.get_workflow_handle(run_id).query("__memo")
+        memo = await temporal_worker.fetch_memo(client, run_id)
     except temporalio.client.WorkflowQueryFailedError as err:
-        raise _errors.UpstreamError(
-            f"cannot read the steps of run {run_id} from Temporal: {err}. A run's step state "
-            "travels in one query answer, which Temporal caps (about 2 MiB without a payload store)"
-        ) from err
+        raise _errors.UpstreamError(f"cannot read the steps of run {run_id} from Temporal: {err}") from err
     except temporalio.service.RPCError as err:
         if err.status == temporalio.service.RPCStatusCode.NOT_FOUND:
             raise _errors.RunNotFoundError(run_id) from None

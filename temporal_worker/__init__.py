@@ -15,6 +15,7 @@ from temporal_worker._models import BRIDGE_TASK_QUEUE
 from temporal_worker._flow_routing import SKIP_MEMO
 from temporal_worker._registry import Registry, app_to_dict, sync_app
 from temporal_worker._routing import EventRouter, RoutingError
+from temporal_worker._run_state import fetch_memo
 from temporal_worker._schedules import reconcile_schedules
 from temporal_worker._sdk_protocol import (
     RegistrationError,
@@ -44,6 +45,7 @@ __all__ = [
     "app_to_dict",
     "canonical_json",
     "reconcile_schedules",
+    "fetch_memo",
     "sign_body",
     "verify_signature",
     # data

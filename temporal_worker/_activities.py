@@ -21,6 +21,7 @@ from . import _expressions, _memo, _models
 from ._executors import ReplayRequest, StepExecutor
 from ._registry import SYSTEM_TASK_QUEUE, Registry
 from ._routing import EventRouter
+from ._run_state import fetch_memo
 from ._settings import WorkerSettings
 from ._system_workflows import PausesState
 from ._flow_routing import FlowControl
@@ -95,6 +96,7 @@ class StepActivities:
             "flow_control": config.flow_control,
             "local_steps": config.local_steps,
             "inline_steps": config.inline_steps,
+            "payload_store": bool(s.payload_store),
         }
 
     async def _full_memo(self, inp: _models.StepInput) -> dict[str, Any]:
@@ -116,7 +118,7 @@ class StepActivities:
             return dict(cached.entries)
         # Another worker ran some steps, or this one restarted: the workflow has the memo.
         self._memos.misses += 1
-        full: dict[str, Any] = await self._client.get_workflow_handle(inp.run_id).query("__memo")
+        full = await fetch_memo(self._client, inp.run_id)
         fresh = _memo.RunMemo.of(full)
         if fresh.digest.value() != inp.memo_digest:
             logger.warning(
@@ -126,7 +128,9 @@ class StepActivities:
         self._memos.put(inp.run_id, fresh)
         return dict(full)
 
-    async def _replay(self, inp: _models.StepInput, *, attempt: int, final: bool) -> dict[str, Any]:
+    async def _replay(
+        self, inp: _models.StepInput, *, attempt: int, final: bool, local: bool = False
+    ) -> dict[str, Any]:
         await self._executor.prepare(inp.fn_id)
         self._config(inp.fn_id)  # refuses functions this worker does not serve
         memo = await self._full_memo(inp)
@@ -141,6 +145,7 @@ class StepActivities:
                 attempt=attempt,
                 final_attempt=final,
                 inline=inp.inline,
+                local=local,
             )
         )
         cached = self._memos.get(inp.run_id)
@@ -266,15 +271,18 @@ class StepActivities:
         await self._executor.prepare(inp.fn_id)
         config = self._config(inp.fn_id)
         info = activity.info()
-        if inp.preflight and config["flow_control"].get("throttle"):
-            # The run must wait for its throttle admission before any of its code runs.
+        flow = config["flow_control"]
+        if inp.preflight and (flow.get("throttle") or flow.get("cancel")):
+            # The run must wait for its throttle admission, and register its cancel pauses (an
+            # event sent while the first call runs cancels it), before any of its code runs.
             return {"status": "preflight", "planned": [], "config": config}
         if config["inline_steps"] and info.is_local:
             # Inline mode: discovery calls may run steps, so they are regular activities; this
             # first (local) one only tells the workflow so.
             return {"status": "preflight", "planned": [], "config": config}
-        if inp.inline:
-            # A regular activity: a step it runs inline is retried with this activity.
+        if not info.is_local:
+            # A regular activity (inline mode, or state an SDK app fetches from the API): a step
+            # it runs inline is retried with this activity.
             outcome = await self._replay_heartbeating(
                 inp,
                 attempt=inp.attempt + info.attempt - 1,
@@ -284,7 +292,7 @@ class StepActivities:
             for ran in outcome.get("ran") or []:
                 self._check_payload_size({"target_output": ran["output"]}, ran["id"])
         else:
-            outcome = await self._replay(inp, attempt=inp.attempt, final=False)
+            outcome = await self._replay(inp, attempt=inp.attempt, final=False, local=True)
         out = await self._prepare(outcome, inp)
         out["config"] = config
         return out

@@ -3,7 +3,7 @@
 The run workflow and the step activities do not care where user code lives. An executor takes a
 replay request (the event, the full memo, the targeted step) and returns an outcome dict:
 
-    {"status": "planned" | "done" | "error" | "step_failed",
+    {"status": "planned" | "done" | "error" | "step_failed" | "needs_activity" (retry outside a local activity),
      "planned": [{"kind": "run" | "sleep" | "wait_for_event" | "invoke", "id", "hashed", "name",
                   "opts": {...}, "parallel_mode": None | "wait" | "race"}],
      "value": <return value when done>,
@@ -35,6 +35,7 @@ class ReplayRequest:
     attempt: int
     final_attempt: bool
     inline: bool = False  # a discovery may run the next step in it (see StepInput.inline)
+    local: bool = False  # replayed in a local activity (which holds the run's workflow task)
 
 
 @dataclasses.dataclass(frozen=True)

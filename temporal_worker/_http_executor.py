@@ -365,6 +365,10 @@ class HttpExecutor:
         body = self._body(request, disable_immediate=target is None and not request.inline)
         raw = _sdk_protocol.canonical_json(body)
         if len(raw) > MAX_REQUEST_BYTES:
+            if request.local:
+                # The app will fetch the state from the gateway, which asks the run's workflow:
+                # it cannot answer while this local activity holds its task. Call from an activity.
+                return _outcome("needs_activity")
             body["events"], body["steps"], body["use_api"] = [], {}, True
             body["ctx"]["use_api"] = True
             raw = _sdk_protocol.canonical_json(body)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,12 +23,14 @@ from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflow
 with workflow.unsafe.imports_passed_through():
     from . import _memo, _models
     from ._run_flow import CANCEL_RUN, REGISTER_WAIT, RunFlow
+    from ._run_state import MEMO_PAGE_QUERY
 
 DISCOVER = "__discover"
 FINISH = "__finish"
 INVOKE_FLOW = "__invoke_flow"  # start an invoked run through start-time flow control
 AWAIT_RUN = "__await_run"  # wait for a run this workflow did not start as its child
 _LA_TIMEOUT = timedelta(minutes=10)
+_CARRY_LIMIT = 1536 * 1024  # state a continue-as-new input may carry without a payload store
 _LA_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=5)
 
 
@@ -79,6 +82,7 @@ class RunWorkflow:
         self._cancel_reason: str | None = None
         self._carried_flow: dict[str, Any] | None = None
         self._restored = False
+        self._events_bytes: int | None = None
 
     @workflow.signal(name=_models.SIGNAL_EVENT)
     def on_event(self, payload: dict[str, Any]) -> None:
@@ -96,6 +100,23 @@ class RunWorkflow:
     @workflow.query(name="__memo")
     def memo(self) -> dict[str, Any]:
         return self._memo
+
+    @workflow.query(name=MEMO_PAGE_QUERY)
+    def memo_page(self, page: dict[str, Any]) -> dict[str, Any]:
+        """Memo entries from position `start` on, up to `max_bytes` of JSON (at least one)."""
+        items = list(self._memo.items())
+        start, budget = int(page["start"]), int(page["max_bytes"])
+        entries: dict[str, Any] = {}
+        size, index = 0, start
+        while index < len(items):
+            key, value = items[index]
+            cost = len(json.dumps(value)) + len(key)
+            if entries and size + cost > budget:
+                break
+            entries[key] = value
+            size += cost
+            index += 1
+        return {"entries": entries, "next": index if index < len(items) else None}
 
     @workflow.run
     async def run(self, args: Sequence[RawValue]) -> Any:
@@ -168,9 +189,15 @@ class RunWorkflow:
 
     def _should_continue_as_new(self) -> bool:
         every = int(self._config.get("continue_as_new_after_steps") or 0)
-        if every and self._steps_this_run >= every:
-            return True
-        return workflow.info().is_continue_as_new_suggested()
+        if not (every and self._steps_this_run >= every) and not workflow.info().is_continue_as_new_suggested():
+            return False
+        if not self._config.get("payload_store"):
+            # The next run's input carries the memo and the events: without a claim-check store
+            # it must fit in one payload. Larger state stays in this run (history allows 50 MiB).
+            if self._events_bytes is None:
+                self._events_bytes = len(json.dumps([self._event, *self._events]))
+            return self._digest.bytes + self._events_bytes < _CARRY_LIMIT
+        return True
 
     async def _continue_as_new(self) -> None:
         """Start the next run of the chain (same workflow id) with the memo; history starts over."""
@@ -350,7 +377,12 @@ class RunWorkflow:
 
     async def _discover(self, *, preflight: bool = False) -> dict[str, Any]:
         if self._config.get("inline_steps"):
-            return await self._call_inline()
+            return await self._discover_in_activity()
+        if (self._config.get("flow_control") or {}).get("cancel"):
+            # A cancel event that arrives while the function's code runs must reach this
+            # workflow before the call's result does: a local activity holds the workflow task
+            # (and the signal with it) until it ends; an activity does not.
+            return await self._discover_in_activity(inline=False)
         step_input = self._step_input(None, self._fn_attempt, full=True)
         step_input.preflight = preflight
         try:
@@ -365,19 +397,23 @@ class RunWorkflow:
             raise _FunctionFailed(_error_of(err)) from err
         if outcome.get("config"):
             self._config = outcome["config"]
+        if outcome["status"] == "needs_activity":
+            # An SDK app will fetch this run's state from the API (too large to send): that
+            # queries this workflow, which cannot answer while a local activity holds its task.
+            return await self._discover_in_activity(inline=False)
         return outcome
 
-    async def _call_inline(self) -> dict[str, Any]:
+    async def _discover_in_activity(self, *, inline: bool = True) -> dict[str, Any]:
         """Inline mode: a discovery call that may run the next step in it, as Inngest's executor
         does (a regular activity: it runs user code, heartbeats and retries with the function's
         policy). Steps it ran come back under "ran" and are memoized here."""
         step_input = self._step_input(None, self._fn_attempt, full=False)
-        step_input.inline = True
+        step_input.inline = inline
         try:
             outcome: dict[str, Any] = await workflow.execute_activity(
                 DISCOVER,
                 step_input,
-                summary="call (runs the next step)",
+                summary="call (runs the next step)" if inline else "discover",
                 retry_policy=self._retry_policy(),
                 start_to_close_timeout=timedelta(seconds=float(self._config["step_timeout"])),
                 heartbeat_timeout=timedelta(seconds=float(self._config["heartbeat_timeout"])),

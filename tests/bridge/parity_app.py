@@ -173,7 +173,33 @@ def build_async() -> list[inngest.Function[Any]]:
         for name in order:
             await ctx.step.run(name, stamp(name))
 
-    return [two_steps, child, parallel, race, logged, nested, flip_flop]
+    @client.create_function(fn_id="big-state", retries=0, trigger=ev("big-state"))
+    async def big_state(ctx: inngest.Context) -> list[int]:
+        # 5 MiB of step outputs: calls past the 4 MiB request limit make the SDK fetch the
+        # run's state from the API (use_api) instead of receiving it.
+        sizes = []
+        for i in range(5):
+
+            async def mebibyte(i: int = i) -> str:
+                record("ran", run_id=ctx.run_id, step=f"big-{i}")
+                return str(i) * 1024 * 1024
+
+            sizes.append(len(await ctx.step.run(f"big-{i}", mebibyte)))
+        return sizes
+
+    @client.create_function(
+        fn_id="slow-cancellable",
+        retries=0,
+        trigger=ev("slow-cancellable"),
+        cancel=[inngest.Cancel(event=f"{APP}/cancel", if_exp="event.data.id == async.data.id")],
+    )
+    async def slow_cancellable(ctx: inngest.Context) -> str:
+        # No steps: the whole function is one call, and the cancel event arrives during it.
+        record("ran", run_id=ctx.run_id, step="started", id=ctx.event.data["id"])
+        await asyncio.sleep(3)
+        return "not cancelled"
+
+    return [two_steps, child, parallel, race, logged, nested, flip_flop, big_state, slow_cancellable]
 
 
 def build_sync() -> list[inngest.Function[Any]]:

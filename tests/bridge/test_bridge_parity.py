@@ -9,9 +9,11 @@ at the cost of one more call per step.
 from __future__ import annotations
 
 import json
+import uuid
 
 import pytest
 from bridge_support import BridgeStack, SdkApp
+from e2e_support import eventually
 
 pytestmark = pytest.mark.temporal
 
@@ -138,3 +140,34 @@ async def test_bridge_inline_steps_may_change_order_between_calls(
     assert "Completed" == run["status"], run
     assert ["one", "two"] == _ran(bridge, app, run["run_id"])  # each ran once
     assert 3 == _calls(bridge, app, run["run_id"])
+
+
+@pytest.mark.parametrize("which", ["inline-fastapi", "activity-fastapi"])
+async def test_bridge_state_over_the_request_limit_is_fetched_from_the_api(
+    bridge: BridgeStack, parity_apps: dict[str, SdkApp], which: str
+) -> None:
+    # No payload store here: each 1 MiB output fits a Temporal payload, the 5 MiB memo does not
+    # fit one query answer (it is read page by page) nor a continue-as-new input (the run goes on).
+    app = parity_apps[which]
+    run = await bridge.run(app.event("big-state"), {}, timeout=90)
+    assert "Completed" == run["status"], run
+    assert [1024 * 1024] * 5 == run["output"]
+    assert [f"big-{i}" for i in range(5)] == _ran(bridge, app, run["run_id"])  # each ran once
+
+
+@pytest.mark.parametrize("which", ["inline-fastapi", "activity-fastapi"])
+async def test_bridge_cancel_event_during_the_first_call_cancels_the_run(
+    bridge: BridgeStack, parity_apps: dict[str, SdkApp], which: str
+) -> None:
+    app = parity_apps[which]
+    key = uuid.uuid4().hex
+    event_id = await bridge.send(app.event("slow-cancellable"), {"id": key})
+    (run,) = await bridge.runs(event_id)
+
+    async def started() -> bool:
+        return any(r.get("id") == key for r in bridge.records_of(app.app_id, "ran"))
+
+    await eventually(started, what="the call to start")
+    await bridge.send(app.event("cancel"), {"id": key})
+    done = await bridge.finished(run["run_id"], timeout=30)
+    assert "Cancelled" == done["status"], done
