@@ -24,6 +24,7 @@ discovery; for steps planned in a "wait" group the workflow discovers once the g
 from __future__ import annotations
 
 import collections
+import dataclasses
 import datetime
 import json
 import logging
@@ -290,6 +291,8 @@ class HttpExecutor:
             self._remember_plans(request.run_id, outcome)
             return outcome
         outcome = await self._call(spec, request, target=request.target)
+        if _met_another_step(outcome) and self._plans.get((request.run_id, request.target), "alone") == "alone":
+            outcome = await self._run_first_new_step(spec, request)
         if outcome["status"] != "planned" or not outcome["target_ran"] or outcome["planned"]:
             self._remember_plans(request.run_id, outcome)
             return outcome
@@ -322,6 +325,19 @@ class HttpExecutor:
         ahead["target_ran"] = True
         ahead["target_output"] = outcome["target_output"]
         return ahead
+
+    async def _run_first_new_step(self, spec: _models.FunctionSpec, request: ReplayRequest) -> dict[str, Any]:
+        """The targeted call met another new step before its target: a step nested in the
+        target's body, or steps whose order changed since they were planned. Call as Inngest
+        would have the first time (no target, immediate execution): the SDK runs whatever new
+        step it meets first, and reports a nested step as such."""
+        untargeted = dataclasses.replace(request, target=None, inline=True)
+        outcome = await self._call(spec, untargeted, target=None)
+        for ran in list(outcome.get("ran") or []):
+            if ran["hashed"] == request.target:
+                outcome["ran"].remove(ran)
+                outcome.update(target_output=ran["output"], target_ran=True)
+        return outcome
 
     # -- the call -----------------------------------------------------------------------------
     def _remember_plans(self, run_id: str, outcome: dict[str, Any]) -> None:
@@ -585,6 +601,12 @@ class HttpExecutor:
         if target is not None and target_output is not None:
             return _outcome("planned", planned=planned, target_output=target_output, target_ran=True)
         return _outcome("planned", planned=planned, ran=ran)
+
+
+def _met_another_step(outcome: dict[str, Any]) -> bool:
+    """The SDK's answer when a targeted call reaches a different new step first."""
+    error = outcome.get("error") or {}
+    return outcome["status"] == "step_failed" and error.get("name") == "StepUnexpectedError"
 
 
 def _sdk_memo(value: Any) -> Any:

@@ -48,6 +48,7 @@ class _StepDone:
     started_version: int
     ran: bool = True
     own: bool = True  # written by the workflow itself (not a step.run output)
+    others: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # other steps it ran
 
 
 def _error_of(err: BaseException) -> dict[str, Any]:
@@ -322,9 +323,15 @@ class RunWorkflow:
                 del self._inflight[result.hashed]
                 self._kinds.pop(result.hashed, None)
                 trusted = result.lookahead is not None and result.started_version == self._version
+                for other in result.others:  # the step's call ran another step instead
+                    if other["hashed"] not in self._memo:
+                        self._write(other["hashed"], other["output"], own=False)
+                        trusted = False
                 if result.ran:
                     self._write(result.hashed, result.value, own=result.own)
                     self._unreached = 0
+                elif result.others:
+                    self._unreached = 0  # no target, but the code moved on
                 else:
                     self._unreached += 1
                     if self._unreached > 3:
@@ -471,11 +478,12 @@ class RunWorkflow:
                 if held:
                     assert self._flow is not None
                     await self._flow.release(held)
+            others = list(outcome.get("ran") or [])
             if not outcome.get("target_ran"):
-                return _StepDone(h, None, outcome, version, ran=False, own=False)
+                return _StepDone(h, None, outcome, version, ran=False, own=False, others=others)
             # The activity looked ahead when it says what comes next; otherwise discover.
             ahead = outcome if outcome["status"] == "done" or outcome.get("planned") else None
-            return _StepDone(h, outcome["target_output"], ahead, version, own=False)
+            return _StepDone(h, outcome["target_output"], ahead, version, own=False, others=others)
         if kind == "sleep":
             await workflow.sleep(self._sleep_seconds(p["opts"]), summary=p["id"])
             return _StepDone(h, None, None, version)

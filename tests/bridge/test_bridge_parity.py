@@ -121,25 +121,30 @@ async def test_bridge_retry_budget_starts_over_after_each_step(
     assert "Completed" == run["status"], run
 
 
-@pytest.mark.parametrize("which", INLINE)
-async def test_bridge_inline_nested_step_fails_the_run_at_once(
+@pytest.mark.parametrize("which", [*INLINE, "activity-fastapi"])
+async def test_bridge_nested_step_fails_the_run_at_once(
     bridge: BridgeStack, parity_apps: dict[str, SdkApp], which: str
 ) -> None:
     app = parity_apps[which]
     run = await bridge.run(app.event("nested"), {}, timeout=20)
     assert "Failed" == run["status"], run
     assert "Nested steps are not supported." in json.dumps(run["output"]), run
-    assert ["outer"] == _ran(bridge, app, run["run_id"])  # once: the error is not retried
+    # Not retried (retries=5). Inline, the outer body ran once; by default its targeted call
+    # met the inner step first, and the call that followed (as Inngest's) ran it again.
+    expected = ["outer"] if which in INLINE else ["outer", "outer"]
+    assert expected == _ran(bridge, app, run["run_id"])
 
 
-async def test_bridge_inline_steps_may_change_order_between_calls(
-    bridge: BridgeStack, parity_apps: dict[str, SdkApp]
+@pytest.mark.parametrize("which", ["inline-fastapi", "activity-fastapi"])
+async def test_bridge_steps_may_change_order_between_calls(
+    bridge: BridgeStack, parity_apps: dict[str, SdkApp], which: str
 ) -> None:
-    app = parity_apps["inline-fastapi"]
+    app = parity_apps[which]
     run = await bridge.run(app.event("flip-flop"), {})
     assert "Completed" == run["status"], run
     assert ["one", "two"] == _ran(bridge, app, run["run_id"])  # each ran once
-    assert 3 == _calls(bridge, app, run["run_id"])
+    if which in INLINE:
+        assert 3 == _calls(bridge, app, run["run_id"])
 
 
 @pytest.mark.parametrize("which", ["inline-fastapi", "activity-fastapi"])
