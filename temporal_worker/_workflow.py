@@ -307,14 +307,21 @@ class RunWorkflow:
     async def _next_outcome(self) -> dict[str, Any]:
         candidate: dict[str, Any] | None = None
         while self._inflight:
-            watch = asyncio.create_task(workflow.wait_condition(self._cancel_requested))
-            done, _ = await workflow.wait(
-                [*self._inflight.values(), watch], return_when=asyncio.FIRST_COMPLETED
-            )
-            if watch in done:
-                await self._cancel_if_requested()  # returns while a step.run is still executing
+            if self._flow is None and len(self._inflight) == 1:
+                # Nothing can cancel this run between steps (no cancel_on, no timeouts): wait
+                # for the one step without watching for a cancellation as well.
+                (only,) = self._inflight.values()
+                await workflow.wait([only])
+                done = {only}
             else:
-                watch.cancel()
+                watch = asyncio.create_task(workflow.wait_condition(self._cancel_requested))
+                done, _ = await workflow.wait(
+                    [*self._inflight.values(), watch], return_when=asyncio.FIRST_COMPLETED
+                )
+                if watch in done:
+                    await self._cancel_if_requested()  # returns while a step.run is executing
+                else:
+                    watch.cancel()
             for task in [t for t in self._inflight.values() if t in done]:  # deterministic order
                 try:
                     result = task.result()
