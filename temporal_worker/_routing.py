@@ -7,6 +7,7 @@ workflow's end (Inngest's internal `inngest/function.*` events, e.g. what trigge
 from __future__ import annotations
 
 import asyncio
+import datetime
 import logging
 import time
 from typing import Any
@@ -109,11 +110,14 @@ class EventRouter:
     async def _plain_start(
         self, fn: _models.FunctionSpec, event: dict[str, Any], internal_id: str, run_id: str
     ) -> None:
+        # As on Inngest, an event whose ts is in the future starts its run at that time.
+        delay_ms = int(event.get("ts") or 0) - int(time.time() * 1000)
         try:
             await self._client.start_workflow(
                 fn.id,
                 _models.RunInput(fn_id=fn.id, event=event, events=[]),  # [] means [event]
                 id=run_id,
+                start_delay=datetime.timedelta(milliseconds=delay_ms) if delay_ms > 0 else None,
                 task_queue=fn.task_queue,
                 id_reuse_policy=temporalio.common.WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 id_conflict_policy=temporalio.common.WorkflowIDConflictPolicy.FAIL,

@@ -149,3 +149,17 @@ async def test_cancel_run_through_rest(stack: Stack) -> None:
     done = await stack.finished_run(run["run_id"])
     assert "Cancelled" == done["status"]
     assert [] == [x for x in stack.records_of(key) if x["what"] == "on_failure"]
+
+
+async def test_event_with_a_future_ts_starts_its_run_at_that_time(stack: Stack) -> None:
+    """Inngest enqueues a run at max(now, event.ts): a scheduled event."""
+    key = new_key()
+    at = time.time() + 3
+    (event_id,) = await stack.send({"name": "cases/two-steps", "data": {"key": key}, "ts": int(at * 1000)})
+    (run,) = await stack.runs(event_id)
+    assert "Running" == run["status"]
+    done = await stack.finished_run(run["run_id"], timeout=40)
+    assert "Completed" == done["status"], done
+    first = stack.records_of(key)[0]
+    assert "fetch-user" == first["what"]
+    assert first["t"] >= at - 0.05  # not before its time (clocks are the same machine's)
