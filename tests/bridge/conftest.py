@@ -142,3 +142,16 @@ async def parity_apps(bridge: BridgeStack) -> AsyncIterator[dict[str, SdkApp]]:
     finally:
         for app in apps.values():
             app.process.stop()
+
+
+@pytest.fixture(scope="session")
+async def cases_app(bridge: BridgeStack) -> AsyncIterator[SdkApp]:
+    """tests/bridge/cases_app.py (FastAPI): one function per behaviour of the SDK's contract."""
+    app = SdkApp.python(bridge, "fastapi", app_id="bridge-cases", script="cases_app.py")
+    try:
+        yield await _start_app(bridge, app)
+    except BaseException:
+        print(app.process.tail())
+        raise
+    finally:
+        app.process.stop()
