@@ -418,9 +418,10 @@ class RunWorkflow:
         return outcome
 
     async def _discover_in_activity(self, *, inline: bool = True) -> dict[str, Any]:
-        """Inline mode: a discovery call that may run the next step in it, as Inngest's executor
-        does (a regular activity: it runs user code, heartbeats and retries with the function's
-        policy). Steps it ran come back under "ran" and are memoized here."""
+        """Discovery as a regular activity (it heartbeats and retries with the function's policy;
+        the workflow stays free to answer queries and take signals meanwhile). Inline mode: the
+        call may run the next step in it, as Inngest's executor does; steps it ran come back
+        under "ran" and are memoized here."""
         step_input = self._step_input(None, self._fn_attempt, full=False)
         step_input.inline = inline
         try:
