@@ -177,9 +177,8 @@ class SdkApp:
         return cls(flavour, app_id, port, process)
 
     @classmethod
-    def node(cls, stack: BridgeStack) -> SdkApp:
+    def node(cls, stack: BridgeStack, *, app_id: str = "bridge-ts") -> SdkApp:
         port = free_port()
-        app_id = "bridge-ts"
         node = shutil.which("node") or "node"
         env = {
             **stack.env,

@@ -24,7 +24,7 @@ from temporal_worker._devserver import DevServer  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 # Apps whose steps the session's bridge runs inline (Inngest's exact call sequence).
-INLINE_APPS = ("parity-inline-fastapi", "parity-inline-flask")
+INLINE_APPS = ("parity-inline-fastapi", "parity-inline-flask", "bridge-ts-inline")
 
 
 async def _http_up(url: str) -> bool:
@@ -103,18 +103,30 @@ async def flask_app(bridge: BridgeStack) -> AsyncIterator[SdkApp]:
         app.process.stop()
 
 
-@pytest.fixture(scope="session")
-async def ts_app(bridge: BridgeStack) -> AsyncIterator[SdkApp]:
+async def _ts_app(bridge: BridgeStack, app_id: str) -> AsyncIterator[SdkApp]:
     if not (HERE / "ts_app" / "node_modules" / "inngest").is_dir():
         pytest.fail(
             "tests/bridge/ts_app has no node_modules: run `npm ci --prefix tests/bridge/ts_app` "
             "(make test does)"
         )
-    app = SdkApp.node(bridge)
+    app = SdkApp.node(bridge, app_id=app_id)
     try:
         yield await _start_app(bridge, app)
     finally:
         app.process.stop()
+
+
+@pytest.fixture(scope="session")
+async def ts_app(bridge: BridgeStack) -> AsyncIterator[SdkApp]:
+    async for app in _ts_app(bridge, "bridge-ts"):
+        yield app
+
+
+@pytest.fixture(scope="session")
+async def ts_inline_app(bridge: BridgeStack) -> AsyncIterator[SdkApp]:
+    """The same TypeScript app, synced under an app id whose steps the bridge runs inline."""
+    async for app in _ts_app(bridge, INLINE_APPS[2]):
+        yield app
 
 
 @pytest.fixture(params=["fastapi", "flask"])
@@ -155,3 +167,10 @@ async def cases_app(bridge: BridgeStack) -> AsyncIterator[SdkApp]:
         raise
     finally:
         app.process.stop()
+
+
+@pytest.fixture(params=["activity", "inline"])
+def ts_any_app(request: pytest.FixtureRequest) -> SdkApp:
+    """The TypeScript app in each step mode (the mode is the test id's suffix)."""
+    app: SdkApp = request.getfixturevalue("ts_app" if request.param == "activity" else "ts_inline_app")
+    return app
