@@ -319,8 +319,9 @@ class HttpExecutor:
         except Exception:  # noqa: BLE001 - the workflow will discover instead
             logger.warning("lookahead failed", exc_info=True, extra={"run_id": request.run_id})
             return outcome
-        if ahead["status"] == "error":
-            return outcome  # let the workflow's own discovery meet (and retry) the error
+        # A function-level error after the step (status "error") comes back as the next outcome
+        # too: the workflow retries the function, after the error's retry-after, without
+        # calling the code again first.
         self._remember_plans(request.run_id, ahead)
         ahead["target_ran"] = True
         ahead["target_output"] = outcome["target_output"]

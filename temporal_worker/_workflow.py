@@ -490,7 +490,7 @@ class RunWorkflow:
             if not outcome.get("target_ran"):
                 return _StepDone(h, None, outcome, version, ran=False, own=False, others=others)
             # The activity looked ahead when it says what comes next; otherwise discover.
-            ahead = outcome if outcome["status"] == "done" or outcome.get("planned") else None
+            ahead = outcome if outcome["status"] in ("done", "error") or outcome.get("planned") else None
             return _StepDone(h, outcome["target_output"], ahead, version, own=False, others=others)
         if kind == "sleep":
             await workflow.sleep(self._sleep_seconds(p["opts"]), summary=p["id"])

@@ -295,6 +295,26 @@ async def test_bridge_retry_after_is_honoured_before_any_step_and_in_a_step(
     assert {"fn-1": True, "step": True} == {at: 1.9 <= gap < 4.5 for at, gap in gaps.items()}, gaps
 
 
+async def test_bridge_retry_after_is_honoured_at_function_level_after_a_step(
+    bridge: BridgeStack, cases_app: SdkApp
+) -> None:
+    gaps = await _retry_gaps(bridge, cases_app, ["fn-2"])
+    assert {"fn-2": True} == {at: 1.9 <= gap < 4.5 for at, gap in gaps.items()}, gaps
+
+
+async def test_bridge_function_error_after_a_step_without_retries_is_met_once(
+    bridge: BridgeStack, cases_app: SdkApp
+) -> None:
+    run_id, output = await _failed_output(bridge, cases_app, "fails-after-step")
+    assert ("unknown", "ValueError", "broken after a step") == (
+        output["code"],
+        output["name"],
+        output["message"],
+    )
+    # retries=0: the code after the step runs once, as on Inngest.
+    assert [0] == [r["attempt"] for r in _records(bridge, cases_app, "fails-after-step", run_id)]
+
+
 async def test_bridge_singleton_skip_runs_only_the_first_of_two(
     bridge: BridgeStack, cases_app: SdkApp
 ) -> None:
