@@ -41,6 +41,28 @@ def _step_input(raw: dict[str, Any]) -> _models.StepInput:
     return _models.StepInput(**{k: v for k, v in raw.items() if k in _STEP_INPUT_FIELDS})
 
 
+def _trigger_of(inp: _models.StepInput) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The run's event and events; inputs carry each event once (see RunWorkflow._trigger)."""
+    event = inp.event or (inp.events[0] if inp.events else {})
+    return event, list(inp.events) or [event]
+
+
+_FINISH_EVENT_BYTES = 1024 * 1024  # what a run's trigger may add to its finish events
+
+
+def _trim_trigger(data: dict[str, Any]) -> None:
+    """Finish events carry the run's trigger event and events: a large batch or event would make
+    them too large to route (an event is one Temporal payload). Keep what fits: the trigger
+    event first (what on_failure handlers read), then its data only."""
+    if len(json.dumps(data.get("events"), default=str)) + len(json.dumps(data.get("event"), default=str)) <= _FINISH_EVENT_BYTES:
+        return
+    data["events"] = []
+    event = data.get("event") or {}
+    if len(json.dumps(event, default=str)) > _FINISH_EVENT_BYTES:
+        data["event"] = {**{k: v for k, v in event.items() if k != "data"}, "data": {}}
+    data.setdefault("_inngest", {})["trigger_trimmed"] = True
+
+
 class StepActivities:
     """The activities a worker registers; built with its functions and Temporal-backed services."""
 
@@ -134,12 +156,13 @@ class StepActivities:
         await self._executor.prepare(inp.fn_id)
         self._config(inp.fn_id)  # refuses functions this worker does not serve
         memo = await self._full_memo(inp)
+        event, events = _trigger_of(inp)
         outcome = await self._executor.replay(
             ReplayRequest(
                 fn_id=inp.fn_id,
                 run_id=inp.run_id,
-                event=inp.event,
-                events=inp.events,
+                event=event,
+                events=events,
                 memo=memo,
                 target=inp.target,
                 attempt=attempt,
@@ -160,7 +183,7 @@ class StepActivities:
         """The outcome for the workflow, with reported steps checked and resolved."""
         for p in out["planned"]:
             if p["kind"] == "wait_for_event":
-                self._prepare_wait(p, inp.event)
+                self._prepare_wait(p, _trigger_of(inp)[0])
             elif p["kind"] == "invoke":
                 await self._prepare_invoke(p)
         return out
@@ -376,11 +399,16 @@ class StepActivities:
             finished["result"] = payload["result"]
         else:
             finished["error"] = error
+        _trim_trigger(finished)
         events = [{"name": "inngest/function.finished", "id": f"{run_id}:finished", "data": finished}]
         if status == "Failed":
-            events.append({"name": "inngest/function.failed", "id": run_id, "data": {**base, "error": error}})
+            failed = {**base, "error": error}
+            _trim_trigger(failed)
+            events.append({"name": "inngest/function.failed", "id": run_id, "data": failed})
         elif status == "Cancelled":
-            events.append({"name": "inngest/function.cancelled", "id": run_id, "data": {**base, "error": error}})
+            cancelled = {**base, "error": error}
+            _trim_trigger(cancelled)
+            events.append({"name": "inngest/function.cancelled", "id": run_id, "data": cancelled})
         await self._router.send(events)
 
 

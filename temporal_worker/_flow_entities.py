@@ -92,7 +92,8 @@ def _now_ms() -> int:
 
 
 def run_input(start: dict[str, Any], event: dict[str, Any], events: list[dict[str, Any]]) -> _models.RunInput:
-    return _models.RunInput(fn_id=start["fn_id"], event=event, events=events)
+    # A batch's trigger event is its first event: it travels once (event {} = events[0]).
+    return _models.RunInput(fn_id=start["fn_id"], event={} if events else event, events=events)
 
 
 async def start_run(

@@ -84,6 +84,7 @@ class RunWorkflow:
         self._carried_flow: dict[str, Any] | None = None
         self._restored = False
         self._events_bytes: int | None = None
+        self._event_first = False
 
     @workflow.signal(name=_models.SIGNAL_EVENT)
     def on_event(self, payload: dict[str, Any]) -> None:
@@ -128,7 +129,9 @@ class RunWorkflow:
         # Creation time, not when a worker first picked the run up (timeouts.start counts from it).
         started_ms = int(info.workflow_start_time.timestamp() * 1000)
         self._started_ms = started_ms
-        event = dict(inp.event)
+        # The trigger event; {} for a batch, whose trigger is its first event (sent once).
+        self._event_first = not inp.event and bool(inp.events)
+        event = dict(inp.events[0]) if self._event_first else dict(inp.event)
         event.setdefault("data", {})
         if not event.get("id"):
             event["id"] = self._run_id  # cron runs: no event id of their own
@@ -196,18 +199,19 @@ class RunWorkflow:
             # The next run's input carries the memo and the events: without a claim-check store
             # it must fit in one payload. Larger state stays in this run (history allows 50 MiB).
             if self._events_bytes is None:
-                self._events_bytes = len(json.dumps([self._event, *self._events]))
+                self._events_bytes = len(json.dumps(self._trigger()))
             return self._digest.bytes + self._events_bytes < _CARRY_LIMIT
         return True
 
     async def _continue_as_new(self) -> None:
         """Start the next run of the chain (same workflow id) with the memo; history starts over."""
         await workflow.wait_condition(workflow.all_handlers_finished)
+        event, events = self._trigger()
         workflow.continue_as_new(
             _models.RunInput(
                 fn_id=self._fn_id,
-                event=self._event,
-                events=self._events,
+                event=event,
+                events=events,
                 state={
                     "memo": self._memo,
                     "own_keys": self._own_keys,
@@ -373,14 +377,24 @@ class RunWorkflow:
         return min(initial * 2 ** (attempt - 1), float(self._config["retry_max_interval"]))
 
     # -- activities ---------------------------------------------------------------------------
+    def _trigger(self) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """The event and events as inputs carry them, each event once: events [] means [event]
+        (a run started by one event), event {} means events[0] (a batch)."""
+        if len(self._events) == 1 and self._events[0] is self._event:
+            return self._event, []
+        if self._event_first:
+            return {}, self._events
+        return self._event, self._events
+
     def _step_input(self, target: str | None, attempt: int = 0, *, full: bool) -> _models.StepInput:
         """Local activities get the full memo (their input stays out of history); step activities
         get the workflow's own entries and the digest (history grows with state, not steps x state)."""
+        event, events = self._trigger()
         return _models.StepInput(
             fn_id=self._fn_id,
             run_id=self._run_id,
-            event=self._event,
-            events=self._events,
+            event=event,
+            events=events,
             memo=self._memo if full else {k: self._memo[k] for k in self._own_keys},
             target=target,
             attempt=attempt,
@@ -633,18 +647,26 @@ class RunWorkflow:
         """Emit Inngest's inngest/function.finished (and .failed / .cancelled) events."""
         if self._flow is not None:
             await self._flow.unregister_cancel_pauses()
-        await workflow.execute_local_activity(
-            FINISH,
-            {
-                "fn_id": self._fn_id,
-                "run_id": self._run_id,
-                "status": status,
-                "event": self._event,
-                "events": self._events,
-                "result": result,
-                "error": error,
-            },
-            start_to_close_timeout=_LA_TIMEOUT,
-            retry_policy=_LA_RETRY,
-            summary=f"finish: {status}",
-        )
+        try:
+            await workflow.execute_local_activity(
+                FINISH,
+                {
+                    "fn_id": self._fn_id,
+                    "run_id": self._run_id,
+                    "status": status,
+                    "event": self._event,
+                    "events": self._events,
+                    "result": result,
+                    "error": error,
+                },
+                start_to_close_timeout=_LA_TIMEOUT,
+                retry_policy=_LA_RETRY,
+                summary=f"finish: {status}",
+            )
+        except ActivityError as err:
+            # The run's own outcome stands; what listens to its finish events misses them.
+            workflow.logger.error(
+                "run %s: its inngest/function.finished events could not be sent: %s",
+                status,
+                _error_of(err).get("message"),
+            )

@@ -304,7 +304,7 @@ def build_async() -> list[inngest.Function[Any]]:
         fn_id="batch",
         retries=0,
         trigger=ev("batch"),
-        batch_events=inngest.Batch(max_size=8, timeout=datetime.timedelta(seconds=10)),
+        batch_events=inngest.Batch(max_size=8, timeout=datetime.timedelta(seconds=2)),
     )
     async def batch(ctx: inngest.Context) -> dict[str, Any]:
         return {

@@ -19,6 +19,7 @@ from bridge_support import BridgeStack, SdkApp
 from e2e_support import eventually
 
 pytestmark = pytest.mark.temporal
+MIB = 1024 * 1024
 
 ODD = "%$^&*(_+{|:<?☃️"
 
@@ -413,3 +414,19 @@ async def test_bridge_step_callbacks_get_their_arguments(
     assert [("join", {"data": "1a"}), ("sync", {"data": 40})] == await _step_outputs(
         bridge, run["run_id"]
     )
+
+
+async def test_bridge_batch_too_large_for_one_payload_is_split_losing_nothing(
+    bridge: BridgeStack, cases_app: SdkApp
+) -> None:
+    # No payload store in this stack: a run's input is one Temporal payload (2 MiB), so a batch
+    # starts once the next event would take it past 1.5 MiB (with a store: Inngest's 10 MiB).
+    # Events of 1 MiB therefore run one per batch, each event once, in order.
+    ids = [await bridge.send(cases_app.event("batch"), {"i": i, "msg": "a" * MIB}) for i in range(3)]
+    outputs = []
+    for event_id in ids:
+        (run,) = await bridge.runs(event_id, timeout=20)
+        done = await bridge.finished(run["run_id"], timeout=30)
+        assert "Completed" == done["status"], (done["output"], done.get("error"))
+        outputs.append(done["output"])
+    assert [{"count": 1, "order": [i], "sizes": [MIB], "first": i} for i in range(3)] == outputs
