@@ -152,14 +152,7 @@ async def _run_output(client: temporalio.client.Client, run_id: str) -> str | No
     try:
         value = await handle.result(follow_runs=True)
     except temporalio.client.WorkflowFailureError as err:
-        cause = err.cause
-        if isinstance(cause, temporalio.exceptions.ApplicationError):
-            if cause.details and isinstance(cause.details[0], dict):
-                # An SDK's error body; "error" is the summary the failure event carries.
-                body = {k: v for k, v in cause.details[0].items() if not (k == "error" and isinstance(v, str))}
-                return json.dumps(body)
-            return json.dumps({"name": cause.type or "Error", "message": cause.message, "stack": None})
-        return json.dumps({"name": type(cause).__name__, "message": str(cause), "stack": None})
+        return json.dumps(_runs.error_output(err))
     return json.dumps(value)
 
 

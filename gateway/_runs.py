@@ -56,9 +56,20 @@ def visibility_literal(value: str) -> str:
     return f"'{escaped}'"
 
 
-def error_output(err: BaseException) -> _schemas.RunError:
-    """The run output for a failed run, from the error `handle.result()` raised."""
+def error_output(err: BaseException) -> dict[str, Any]:
+    """The run output for a failed run, from the error `handle.result()` raised: the function's
+    error body as the SDK or compat reported it (an SDK's `code`, a `stack` it left null), or a
+    {name, message, stack} made from Temporal's failure (timeouts, terminations)."""
     cause = err.cause if isinstance(err, temporalio.client.WorkflowFailureError) else err
+    if isinstance(cause, temporalio.exceptions.ApplicationError) and cause.details:
+        detail = cause.details[0]
+        if isinstance(detail, dict) and "message" in detail:
+            # "error" (a string) is the summary the failure event carries, not the body's.
+            return {k: v for k, v in detail.items() if not (k == "error" and isinstance(v, str))}
+    return _failure_summary(cause).model_dump()
+
+
+def _failure_summary(cause: BaseException) -> _schemas.RunError:
     if isinstance(cause, temporalio.exceptions.ApplicationError):
         name = cause.type or "Error"
     elif isinstance(cause, temporalio.exceptions.TimeoutError):
@@ -71,11 +82,6 @@ def error_output(err: BaseException) -> _schemas.RunError:
     stack = ""
     if isinstance(cause, temporalio.exceptions.FailureError) and cause.failure is not None:
         stack = cause.failure.stack_trace
-    if isinstance(cause, temporalio.exceptions.ApplicationError) and cause.details:
-        # The run workflow fails with Inngest's error object as details: the user's own traceback.
-        detail = cause.details[0]
-        if isinstance(detail, dict) and isinstance(detail.get("stack"), str) and detail["stack"]:
-            stack = detail["stack"]
     return _schemas.RunError(name=name, message=message, stack=stack)
 
 
@@ -91,7 +97,7 @@ async def _output(client: temporalio.client.Client, execution: _Execution) -> An
     try:
         result = await handle.result(follow_runs=False, rpc_timeout=RPC_TIMEOUT)
     except temporalio.client.WorkflowFailureError as err:
-        return error_output(err).model_dump()
+        return error_output(err)
     except temporalio.service.RPCError as err:
         raise _errors.from_rpc_error(err, f"reading the output of run {execution.id}") from err
     return result if status == "Completed" else None

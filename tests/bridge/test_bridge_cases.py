@@ -72,6 +72,7 @@ async def _failed_output(bridge: BridgeStack, app: SdkApp, event: str) -> tuple[
     assert "Failed" == run["status"], run
     status, output = await _gql_run(bridge, run["run_id"])
     assert "FAILED" == status
+    assert output == run["output"]  # the REST API answers the same error body
     return run["run_id"], output
 
 
