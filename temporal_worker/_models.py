@@ -97,6 +97,13 @@ class RunInput:
     state: dict[str, Any] | None = None
 
 
+def run_input_of(raw: dict[str, Any]) -> RunInput:
+    """A RunInput from its JSON object (the run workflow decodes it so: see there)."""
+    return RunInput(
+        fn_id=raw["fn_id"], event=raw.get("event") or {}, events=raw.get("events") or [], state=raw.get("state")
+    )
+
+
 @dataclasses.dataclass
 class StepInput:
     """Input of a step activity: replay the handler with `memo`, run `target` (None: discover)."""

@@ -122,7 +122,8 @@ class RunWorkflow:
 
     @workflow.run
     async def run(self, args: Sequence[RawValue]) -> Any:
-        inp = workflow.payload_converter().from_payload(args[0].payload, _models.RunInput)
+        # From the plain JSON object: typed decoding re-resolves the dataclass's hints each time.
+        inp = _models.run_input_of(workflow.payload_converter().from_payload(args[0].payload))
         info = workflow.info()
         self._run_id = info.workflow_id
         self._fn_id = info.workflow_type
@@ -386,22 +387,26 @@ class RunWorkflow:
             return {}, self._events
         return self._event, self._events
 
-    def _step_input(self, target: str | None, attempt: int = 0, *, full: bool) -> _models.StepInput:
-        """Local activities get the full memo (their input stays out of history); step activities
+    def _step_input(self, target: str | None, attempt: int = 0, *, full: bool) -> dict[str, Any]:
+        """A `_models.StepInput` as the dict activities decode it from (built as a dict: turning a
+        dataclass into one costs far more inside the workflow sandbox, at every step).
+
+        Local activities get the full memo (their input stays out of history); step activities
         get the workflow's own entries and the digest (history grows with state, not steps x state)."""
         event, events = self._trigger()
-        return _models.StepInput(
-            fn_id=self._fn_id,
-            run_id=self._run_id,
-            event=event,
-            events=events,
-            memo=self._memo if full else {k: self._memo[k] for k in self._own_keys},
-            target=target,
-            attempt=attempt,
-            max_attempts=int(self._config.get("retries", 0)) + 1,
-            memo_digest=None if full else self._digest.value(),
-            inline=bool(self._config.get("inline_steps")),
-        )
+        return {
+            "fn_id": self._fn_id,
+            "run_id": self._run_id,
+            "event": event,
+            "events": events,
+            "memo": self._memo if full else {k: self._memo[k] for k in self._own_keys},
+            "target": target,
+            "attempt": attempt,
+            "max_attempts": int(self._config.get("retries", 0)) + 1,
+            "memo_digest": None if full else self._digest.value(),
+            "preflight": False,
+            "inline": bool(self._config.get("inline_steps")),
+        }
 
     async def _discover(self, *, preflight: bool = False) -> dict[str, Any]:
         if self._config.get("inline_steps"):
@@ -412,14 +417,13 @@ class RunWorkflow:
             # (and the signal with it) until it ends; an activity does not.
             return await self._discover_in_activity(inline=False)
         step_input = self._step_input(None, self._fn_attempt, full=True)
-        step_input.preflight = preflight
+        step_input["preflight"] = preflight
         try:
             outcome: dict[str, Any] = await workflow.execute_local_activity(
                 DISCOVER,
                 step_input,
                 start_to_close_timeout=_LA_TIMEOUT,
                 retry_policy=_LA_RETRY,
-                summary="discover",
             )
         except ActivityError as err:
             raise _FunctionFailed(_error_of(err)) from err
@@ -437,7 +441,7 @@ class RunWorkflow:
         call may run the next step in it, as Inngest's executor does; steps it ran come back
         under "ran" and are memoized here."""
         step_input = self._step_input(None, self._fn_attempt, full=False)
-        step_input.inline = inline
+        step_input["inline"] = inline
         try:
             outcome: dict[str, Any] = await workflow.execute_activity(
                 DISCOVER,
@@ -474,7 +478,6 @@ class RunWorkflow:
                 p["id"],
                 self._step_input(h, full=True),
                 activity_id=p["id"],
-                summary=p["id"],
                 retry_policy=self._retry_policy(),
                 start_to_close_timeout=timedelta(seconds=float(self._config["step_timeout"])),
             )
@@ -483,7 +486,6 @@ class RunWorkflow:
             p["id"],
             self._step_input(h, full=False),
             activity_id=p["id"],
-            summary=p["id"],
             retry_policy=self._retry_policy(),
             start_to_close_timeout=timedelta(seconds=float(self._config["step_timeout"])),
             heartbeat_timeout=timedelta(seconds=float(self._config["heartbeat_timeout"])),
@@ -661,7 +663,6 @@ class RunWorkflow:
                 },
                 start_to_close_timeout=_LA_TIMEOUT,
                 retry_policy=_LA_RETRY,
-                summary=f"finish: {status}",
             )
         except ActivityError as err:
             # The run's own outcome stands; what listens to its finish events misses them.
