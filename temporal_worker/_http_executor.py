@@ -442,6 +442,16 @@ class HttpExecutor:
                         f"{spec.id!r} at {url} answered {status} with a body that is not JSON",
                     ),
                 )
+        if status == 401:  # checked first: SDKs refuse a bad signature without their header
+            return _outcome(
+                fail,
+                error=_error(
+                    "UnauthorizedError",
+                    f"{url} refused the request signature (401): give the bridge the app's "
+                    "signing key (INNGEST_SIGNING_KEY)",
+                ),
+                retriable=False,
+            )
         if not response.headers.get("x-inngest-sdk"):
             return _outcome(
                 fail,
@@ -453,16 +463,6 @@ class HttpExecutor:
             )
         if status == 201 and isinstance(payload, dict) and "status" in payload:
             return await self._parse_streamed(spec, payload, target=target, final=final, url=url)
-        if status == 401:
-            return _outcome(
-                fail,
-                error=_error(
-                    "UnauthorizedError",
-                    f"{url} refused the request signature (401): give the bridge the app's "
-                    "signing key (INNGEST_SIGNING_KEY)",
-                ),
-                retriable=False,
-            )
         if status == 200:  # the function returned (a target no longer reached: the workflow sees it)
             return _outcome("done", value=payload)
         if status == 206:

@@ -109,3 +109,14 @@ async def test_http_executor_targeted_step_outcomes() -> None:
     answers.append(httpx.Response(200, json={"not": "an sdk"}))
     out = await ex.replay(request())
     assert ("error", "NotAnSdkResponseError") == (out["status"], out["error"]["name"])
+
+
+async def test_http_executor_refused_signature_without_sdk_header_is_unauthorized() -> None:
+    # inngest-py answers a bad signature with a bare 401 (no x-inngest-sdk header): that is a key
+    # mismatch to report as such, not a URL that is no SDK, and retrying cannot help.
+    def handler(req: httpx.Request) -> httpx.Response:
+        return httpx.Response(401, json={"message": "Unauthorized"})
+
+    out = await executor(handler, signing_key=PRIMARY).replay(request())
+    assert ("error", "UnauthorizedError", False) == (out["status"], out["error"]["name"], out["retriable"])
+    assert "INNGEST_SIGNING_KEY" in out["error"]["message"]
