@@ -109,6 +109,11 @@ class PausesWorkflow:
         soonest = min(p["expires_ms"] for p in self._pauses.values())
         return timedelta(milliseconds=max(soonest - self._now_ms(), 1000))
 
+    @workflow.query(name="pauses")
+    def pauses(self) -> list[str]:
+        """The keys (`<run id>/<step>`) of the pauses this router holds."""
+        return sorted(self._pauses)
+
     @workflow.signal(name="register")
     def register(self, pause: dict[str, Any]) -> None:
         """pause: {run_id, step, expression (event.* already filled in) | None, created_ms, expires_ms}."""

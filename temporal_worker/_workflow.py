@@ -85,6 +85,7 @@ class RunWorkflow:
         self._restored = False
         self._events_bytes: int | None = None
         self._event_first = False
+        self._waiting: dict[str, str] = {}  # hashed step id -> event name, waits registered
 
     @workflow.signal(name=_models.SIGNAL_EVENT)
     def on_event(self, payload: dict[str, Any]) -> None:
@@ -546,6 +547,7 @@ class RunWorkflow:
             retry_policy=_LA_RETRY,
             summary=f"register wait: {p['id']}",
         )
+        self._waiting[h] = opts["event"]
         try:
             await workflow.wait_condition(
                 lambda: h in self._received,
@@ -553,7 +555,9 @@ class RunWorkflow:
                 timeout_summary=f"{p['id']} (wait for {opts['event']})",
             )
         except asyncio.TimeoutError:
+            self._waiting.pop(h, None)  # the router drops an expired pause itself
             return None
+        self._waiting.pop(h, None)  # (not on cancellation: _finish unregisters what is left)
         return self._received[h]
 
     async def _invoke(self, p: dict[str, Any]) -> Any:
@@ -645,10 +649,22 @@ class RunWorkflow:
             }
         }
 
+    async def _unregister_waits(self) -> None:
+        """A run that ends while waiting (cancelled, failed in a parallel branch) takes its pauses
+        out of the routers: else they would linger there until their timeout."""
+        for h, event_name in sorted(self._waiting.items()):
+            router = workflow.get_external_workflow_handle(f"{_models.PAUSES_WORKFLOW_ID_PREFIX}{event_name}")
+            try:
+                await router.signal("unregister", {"run_id": self._run_id, "step": h})
+            except Exception as err:  # noqa: BLE001 - the router is gone: nothing is left to remove
+                workflow.logger.debug("wait pause already gone: %s", err)
+        self._waiting.clear()
+
     async def _finish(self, status: str, *, result: Any = None, error: dict[str, Any] | None = None) -> None:
         """Emit Inngest's inngest/function.finished (and .failed / .cancelled) events."""
         if self._flow is not None:
             await self._flow.unregister_cancel_pauses()
+        await self._unregister_waits()
         try:
             await workflow.execute_local_activity(
                 FINISH,

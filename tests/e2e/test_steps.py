@@ -8,6 +8,8 @@ import uuid
 
 import pytest
 import temporalio.api.enums.v1
+import temporalio.client
+import temporalio.service
 
 from e2e_support import Stack, eventually
 
@@ -163,3 +165,34 @@ async def test_event_with_a_future_ts_starts_its_run_at_that_time(stack: Stack) 
     first = stack.records_of(key)[0]
     assert "fetch-user" == first["what"]
     assert first["t"] >= at - 0.05  # not before its time (clocks are the same machine's)
+
+
+async def test_cancelled_run_takes_its_wait_out_of_the_pause_router(stack: Stack) -> None:
+    """A run cancelled while it waits leaves no pause behind (else it would linger to its timeout)."""
+    doc = new_key()
+    (event_id,) = await stack.send({"name": "cases/wait-doc", "data": {"doc_id": doc, "quoted": True}})
+    (run,) = await stack.runs(event_id)
+    router = stack.client.get_workflow_handle("inngest-pauses:doc/approved")
+
+    async def waiting() -> bool:
+        try:
+            keys = await router.query("pauses")
+        except temporalio.service.RPCError:
+            return False  # the router is not started yet
+        return any(k.startswith(f"{run['run_id']}/") for k in keys)
+
+    await eventually(waiting, what="the run's pause in the router")
+    r = await stack.http.delete(f"/v1/runs/{run['run_id']}")
+    assert 200 == r.status_code, r.text
+    assert "Cancelled" == (await stack.finished_run(run["run_id"]))["status"]
+
+    async def gone() -> bool:
+        try:
+            keys = await router.query("pauses")
+        except temporalio.service.RPCError:
+            return True  # the router ended: it held nothing else
+        except temporalio.client.WorkflowQueryFailedError:
+            return True
+        return not any(k.startswith(f"{run['run_id']}/") for k in keys)
+
+    await eventually(gone, timeout=10, what="the pause to leave the router (its own timeout is 30 s)")
