@@ -59,7 +59,10 @@ async def run_bridge(
         async with contextlib.AsyncExitStack() as running:
             for w in workers:
                 await running.enter_async_context(w)
-            logger.info("bridge worker ready", extra={"task_queue": _models.BRIDGE_TASK_QUEUE})
+            logger.info(
+                "bridge worker ready",
+                extra={"task_queue": _models.BRIDGE_TASK_QUEUE, "inline_step_apps": executor.inline_apps},
+            )
             await stop.wait()
             logger.info("bridge worker stopping")
     finally:

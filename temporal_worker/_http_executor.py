@@ -230,6 +230,11 @@ class HttpExecutor:
         # (run id, hashed step id) -> how it was planned: "alone", "race" or "wait".
         self._plans: collections.OrderedDict[tuple[str, str], str] = collections.OrderedDict()
 
+    @property
+    def inline_apps(self) -> list[str]:
+        """The apps whose steps run inline ("*": all)."""
+        return sorted(self._inline_apps)
+
     @classmethod
     def from_env(cls, registry: Registry) -> HttpExecutor:
         key = os.environ.get("INNGEST_SIGNING_KEY") or None
