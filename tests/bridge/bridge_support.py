@@ -114,6 +114,14 @@ class BridgeStack:
         (run,) = await self.runs(event_id)
         return await self.finished(run["run_id"], timeout=timeout)
 
+    async def gql(self, query: str, **variables: Any) -> dict[str, Any]:
+        """POST /v0/gql (what inngest-py's own tests read runs with); the answer's `data`."""
+        r = await self.http.post("/v0/gql", json={"query": query, "variables": variables})
+        assert 200 == r.status_code, r.text
+        body = r.json()
+        assert "errors" not in body, body
+        return dict(body["data"])
+
     async def history(self, run_id: str) -> list[Any]:
         handle = self.client.get_workflow_handle(run_id)
         return [e async for e in handle.fetch_history_events()]

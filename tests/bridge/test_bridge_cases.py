@@ -28,25 +28,15 @@ def _records(bridge: BridgeStack, app: SdkApp, key: str, run_id: str) -> list[di
     return [r for r in bridge.records_of(app.app_id, key) if r.get("run_id") == run_id]
 
 
-async def _gql(bridge: BridgeStack, query: str, **variables: Any) -> dict[str, Any]:
-    r = await bridge.http.post("/v0/gql", json={"query": query, "variables": variables})
-    assert 200 == r.status_code, r.text
-    body = r.json()
-    assert "errors" not in body, body
-    return dict(body["data"])
-
-
 async def _step_outputs(bridge: BridgeStack, run_id: str) -> list[tuple[str, Any]]:
     """(step name, output) for each step span the GraphQL API reports, as inngest-py's tests read them."""
-    data = await _gql(
-        bridge,
+    data = await bridge.gql(
         "query($id: String!) { run(runID: $id) { trace { childrenSpans { name outputID } } } }",
         id=run_id,
     )
     out = []
     for span in data["run"]["trace"]["childrenSpans"]:
-        got = await _gql(
-            bridge,
+        got = await bridge.gql(
             "query($o: String!) { runTraceSpanOutputByID(outputID: $o) { data error { message name stack } } }",
             o=span["outputID"],
         )
@@ -60,8 +50,8 @@ async def _step_outputs(bridge: BridgeStack, run_id: str) -> list[tuple[str, Any
 
 async def _gql_run(bridge: BridgeStack, run_id: str) -> tuple[str, Any]:
     """A run's status and output as the GraphQL API reports them (what inngest-py's tests assert)."""
-    data = await _gql(
-        bridge, "query($id: String!) { run(runID: $id) { status output } }", id=run_id
+    data = await bridge.gql(
+        "query($id: String!) { run(runID: $id) { status output } }", id=run_id
     )
     output = data["run"]["output"]
     return data["run"]["status"], None if output is None else json.loads(output)

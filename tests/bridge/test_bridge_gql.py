@@ -3,20 +3,11 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 from bridge_support import BridgeStack, SdkApp
 
 pytestmark = pytest.mark.temporal
-
-
-async def gql(bridge: BridgeStack, query: str, **variables: Any) -> dict[str, Any]:
-    r = await bridge.http.post("/v0/gql", json={"query": query, "variables": variables})
-    assert 200 == r.status_code, r.text
-    body = r.json()
-    assert "errors" not in body, body
-    return dict(body["data"])
 
 
 async def test_bridge_gql_answers_run_status_output_steps_and_trigger(
@@ -27,15 +18,13 @@ async def test_bridge_gql_answers_run_status_output_steps_and_trigger(
     done = await bridge.finished(run["run_id"])
     run_id = done["run_id"]
 
-    data = await gql(
-        bridge,
+    data = await bridge.gql(
         "query GetRunFromEventID($event_id: ID!) { event(query: {eventId: $event_id}) { functionRuns { id } } }",
         event_id=event_id,
     )
     assert {"functionRuns": [{"id": run_id}]} == {"functionRuns": data["event"]["functionRuns"]}
 
-    data = await gql(
-        bridge,
+    data = await bridge.gql(
         "query GetRun($run_id: String!) { run(runID: $run_id) { output status } "
         "runTrigger(runID: $run_id) { payloads } }",
         run_id=run_id,
@@ -45,15 +34,13 @@ async def test_bridge_gql_answers_run_status_output_steps_and_trigger(
     trigger = json.loads(data["runTrigger"]["payloads"][0])
     assert (fastapi_app.event("steps"), {"n": 1}) == (trigger["name"], trigger["data"])
 
-    data = await gql(
-        bridge,
+    data = await bridge.gql(
         "query GetHistory($run_id: String!) { run(runID: $run_id) { trace { childrenSpans { name outputID } } } }",
         run_id=run_id,
     )
     spans = data["run"]["trace"]["childrenSpans"]
     assert ["add-one", "double"] == [s["name"] for s in spans]
-    data = await gql(
-        bridge,
+    data = await bridge.gql(
         "query GetHistory($output_id: String!) { runTraceSpanOutputByID(outputID: $output_id) "
         "{ data error { message name stack } } }",
         output_id=spans[1]["outputID"],
@@ -65,8 +52,8 @@ async def test_bridge_gql_failed_run_output_is_the_sdk_error(
     bridge: BridgeStack, fastapi_app: SdkApp
 ) -> None:
     done = await bridge.run(fastapi_app.event("no-retry"), {})
-    data = await gql(
-        bridge, "query GetRun($run_id: String!) { run(runID: $run_id) { output status } }", run_id=done["run_id"]
+    data = await bridge.gql(
+        "query GetRun($run_id: String!) { run(runID: $run_id) { output status } }", run_id=done["run_id"]
     )
     assert "FAILED" == data["run"]["status"]
     output = json.loads(data["run"]["output"])

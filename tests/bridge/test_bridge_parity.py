@@ -30,10 +30,10 @@ def _ran(bridge: BridgeStack, app: SdkApp, run_id: str) -> list[str]:
 
 async def _step_names(bridge: BridgeStack, run_id: str) -> list[str]:
     """The step spans the GraphQL API reports for a run (what inngest-py's own tests read)."""
-    query = "query($id: String!) { run(runID: $id) { trace { childrenSpans { name outputID } } } }"
-    r = await bridge.http.post("/v0/gql", json={"query": query, "variables": {"id": run_id}})
-    assert 200 == r.status_code, r.text
-    return [span["name"] for span in r.json()["data"]["run"]["trace"]["childrenSpans"]]
+    data = await bridge.gql(
+        "query($id: String!) { run(runID: $id) { trace { childrenSpans { name outputID } } } }", id=run_id
+    )
+    return [span["name"] for span in data["run"]["trace"]["childrenSpans"]]
 
 
 @pytest.mark.parametrize("which", INLINE)
