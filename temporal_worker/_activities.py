@@ -186,6 +186,11 @@ class StepActivities:
                 self._prepare_wait(p, _trigger_of(inp)[0])
             elif p["kind"] == "invoke":
                 await self._prepare_invoke(p)
+        if out["status"] == "done":
+            flow = self._config(inp.fn_id)["flow_control"]
+            # Not when something may still cancel the run after its code returned.
+            if not (flow.get("cancel") or flow.get("timeouts")):
+                await self._finished_here(inp, out)
         return out
 
     @staticmethod
@@ -383,33 +388,54 @@ class StepActivities:
     @activity.defn(name=FINISH)
     async def finish(self, payload: dict[str, Any]) -> None:
         """Emit inngest/function.finished, and .failed or .cancelled (what on_failure listens to)."""
-        run_id, status = payload["run_id"], payload["status"]
-        error = payload["error"]
-        if isinstance(error, dict) and isinstance(error.get("error"), str):
-            # An SDK app's failure: the event carries Inngest's StandardError, not the SDK's body.
-            error = {k: error.get(k) for k in ("error", "name", "message", "stack")}
-        base = {
-            "function_id": payload["fn_id"],
-            "run_id": run_id,
-            "event": payload["event"],
-            "events": payload["events"],
+        await self._router.send(_finish_events(payload))
+
+    async def _finished_here(self, inp: _models.StepInput, out: dict[str, Any]) -> None:
+        """The function returned in this activity: send its inngest/function.finished now, which
+        spares the run workflow a local activity at its end (the event's id is fixed, so a second
+        sending starts nothing twice). If sending fails, the workflow sends it."""
+        event, events = _trigger_of(inp)
+        payload = {
+            "fn_id": inp.fn_id, "run_id": inp.run_id, "status": "Completed", "event": event,
+            "events": events, "result": out.get("value"), "error": None,
         }
-        finished: dict[str, Any] = {**base, "_inngest": {"status": status}}
-        if status == "Completed":
-            finished["result"] = payload["result"]
-        else:
-            finished["error"] = error
-        _trim_trigger(finished)
-        events = [{"name": "inngest/function.finished", "id": f"{run_id}:finished", "data": finished}]
-        if status == "Failed":
-            failed = {**base, "error": error}
-            _trim_trigger(failed)
-            events.append({"name": "inngest/function.failed", "id": run_id, "data": failed})
-        elif status == "Cancelled":
-            cancelled = {**base, "error": error}
-            _trim_trigger(cancelled)
-            events.append({"name": "inngest/function.cancelled", "id": run_id, "data": cancelled})
-        await self._router.send(events)
+        try:
+            await self._router.send(_finish_events(payload))
+        except Exception:  # noqa: BLE001 - the step ran: never fail (and so retry) it for this
+            logger.warning("finish event not sent from the activity", exc_info=True, extra={"run_id": inp.run_id})
+            return
+        out["finished"] = True
+
+
+def _finish_events(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """inngest/function.finished, and .failed or .cancelled, for a run that ended."""
+    run_id, status = payload["run_id"], payload["status"]
+    error = payload["error"]
+    if isinstance(error, dict) and isinstance(error.get("error"), str):
+        # An SDK app's failure: the event carries Inngest's StandardError, not the SDK's body.
+        error = {k: error.get(k) for k in ("error", "name", "message", "stack")}
+    base = {
+        "function_id": payload["fn_id"],
+        "run_id": run_id,
+        "event": payload["event"],
+        "events": payload["events"],
+    }
+    finished: dict[str, Any] = {**base, "_inngest": {"status": status}}
+    if status == "Completed":
+        finished["result"] = payload["result"]
+    else:
+        finished["error"] = error
+    _trim_trigger(finished)
+    events = [{"name": "inngest/function.finished", "id": f"{run_id}:finished", "data": finished}]
+    if status == "Failed":
+        failed = {**base, "error": error}
+        _trim_trigger(failed)
+        events.append({"name": "inngest/function.failed", "id": run_id, "data": failed})
+    elif status == "Cancelled":
+        cancelled = {**base, "error": error}
+        _trim_trigger(cancelled)
+        events.append({"name": "inngest/function.cancelled", "id": run_id, "data": cancelled})
+    return events
 
 
 class SystemActivities:

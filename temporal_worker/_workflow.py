@@ -85,6 +85,7 @@ class RunWorkflow:
         self._restored = False
         self._events_bytes: int | None = None
         self._event_first = False
+        self._finish_sent = False
         self._waiting: dict[str, str] = {}  # hashed step id -> event name, waits registered
 
     @workflow.signal(name=_models.SIGNAL_EVENT)
@@ -278,6 +279,7 @@ class RunWorkflow:
             await self._cancel_if_requested()
             status = outcome["status"]
             if status == "done":
+                self._finish_sent = bool(outcome.get("finished"))  # by the activity it ended in
                 return outcome["value"]
             if status == "error":
                 await self._retry_function(outcome)
@@ -665,6 +667,8 @@ class RunWorkflow:
         if self._flow is not None:
             await self._flow.unregister_cancel_pauses()
         await self._unregister_waits()
+        if status == "Completed" and self._finish_sent:
+            return
         try:
             await workflow.execute_local_activity(
                 FINISH,

@@ -52,7 +52,9 @@ async def bridge(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Brid
         "INNGEST_TEMPORAL_HEARTBEAT_TIMEOUT": "5s",
         "PYTHONUNBUFFERED": "1",
     }
-    for name in ("INNGEST_SIGNING_KEY", "INNGEST_SIGNING_KEY_FALLBACK", "INNGEST_DEV", "GATEWAY_MODE"):
+    # No payload store here (the e2e stack sets one in this process for its own use).
+    for name in ("INNGEST_SIGNING_KEY", "INNGEST_SIGNING_KEY_FALLBACK", "INNGEST_DEV", "GATEWAY_MODE",
+                 "INNGEST_TEMPORAL_PAYLOAD_STORE"):
         env.pop(name, None)
     port = free_port()
     gateway = Process("bridge-gateway", [sys.executable, "-m", "gateway", "--port", str(port)], env, base)
