@@ -421,3 +421,20 @@ async def test_bridge_batch_too_large_for_one_payload_is_split_losing_nothing(
         assert "Completed" == done["status"], (done["output"], done.get("error"))
         outputs.append(done["output"])
     assert [{"count": 1, "order": [i], "sizes": [MIB], "first": i} for i in range(3)] == outputs
+
+
+async def test_bridge_batch_and_steps_are_served_to_the_sdk_from_the_api(
+    bridge: BridgeStack, cases_app: SdkApp
+) -> None:
+    # What an SDK reads when a call carries no state (use_api: over 4 MiB, which needs a payload
+    # store for batches; the 5 MiB step-state case is in test_bridge_parity.py): the batch's events
+    # in order, and the run's memo.
+    ids = await _send_many(bridge, [{"name": cases_app.event("batch"), "data": {"i": i, "msg": "m"}} for i in range(2)])
+    (run,) = await bridge.runs(ids[0], timeout=20)
+    done = await bridge.finished(run["run_id"], timeout=30)
+    assert {"count": 2, "order": [0, 1], "sizes": [1], "first": 0} == done["output"]
+    r = await bridge.http.get(f"/v0/runs/{run['run_id']}/batch")
+    assert 200 == r.status_code, r.text
+    assert [ids, [0, 1]] == [[e["id"] for e in r.json()], [e["data"]["i"] for e in r.json()]]
+    r = await bridge.http.get(f"/v0/runs/{run['run_id']}/actions")
+    assert (200, {}) == (r.status_code, r.json())  # no steps
