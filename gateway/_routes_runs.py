@@ -39,14 +39,14 @@ async def list_event_runs(event_id: str, client: _deps.TemporalDep) -> _schemas.
     return _schemas.RunsResponse(data=runs, metadata=_schemas.metadata_now())
 
 
-@router.get("/runs/{run_id}", response_model=_schemas.RunResponse, responses=_GET_ERRORS)
+@router.get("/runs/{run_id:path}", response_model=_schemas.RunResponse, responses=_GET_ERRORS)
 async def get_run(run_id: str, client: _deps.TemporalDep) -> _schemas.RunResponse:
     """Get a run: status, timestamps and output."""
     run = await _runs.get_run(client, run_id)
     return _schemas.RunResponse(data=run, metadata=_schemas.metadata_now())
 
 
-@router.delete("/runs/{run_id}", response_model=_schemas.RunResponse, responses=_DELETE_ERRORS)
+@router.delete("/runs/{run_id:path}", response_model=_schemas.RunResponse, responses=_DELETE_ERRORS)
 async def cancel_run(run_id: str, client: _deps.TemporalDep) -> _schemas.RunResponse:
     """Cancel a running run; answers the run as it is when cancellation is requested."""
     run = await _runs.cancel_run(client, run_id)

@@ -262,7 +262,7 @@ async def _run_input(client: temporalio.client.Client, run_id: str) -> dict[str,
     raise _errors.RunNotFoundError(run_id)
 
 
-@router.get("/v0/runs/{run_id}/batch", summary="A run's events (SDKs fetch them with use_api)")
+@router.get("/v0/runs/{run_id:path}/batch", summary="A run's events (SDKs fetch them with use_api)")
 async def run_batch(
     run_id: str, settings: _deps.SettingsDep, client: _deps.TemporalDep, request: fastapi.Request
 ) -> fastapi.Response:
@@ -272,7 +272,7 @@ async def run_batch(
     return fastapi.responses.JSONResponse(events)
 
 
-@router.get("/v0/runs/{run_id}/actions", summary="A run's step memo (SDKs fetch it with use_api)")
+@router.get("/v0/runs/{run_id:path}/actions", summary="A run's step memo (SDKs fetch it with use_api)")
 async def run_actions(
     run_id: str, settings: _deps.SettingsDep, client: _deps.TemporalDep, request: fastapi.Request
 ) -> fastapi.Response:

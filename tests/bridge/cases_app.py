@@ -26,7 +26,7 @@ PORT = int(sys.argv[2]) if len(sys.argv) > 2 else 3941
 APP = os.environ.get("BRIDGE_APP_ID", "bridge-cases")
 RECORDS = Path(os.environ.get("BRIDGE_RECORD_DIR", "."))
 # Characters that need escaping in URLs and JSON, and a character outside the BMP.
-ODD = "%$^&*(_+{|:<?☃️"
+ODD = "%$^&*(_+{|:<?☃️/"  # inngest-py's crazy_ids, and a slash (invokee ids have them)
 
 client = inngest.Inngest(app_id=APP)
 _lock = threading.Lock()

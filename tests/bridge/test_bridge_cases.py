@@ -21,7 +21,7 @@ from e2e_support import eventually
 pytestmark = pytest.mark.temporal
 MIB = 1024 * 1024
 
-ODD = "%$^&*(_+{|:<?☃️"
+ODD = "%$^&*(_+{|:<?☃️/"  # inngest-py's crazy_ids, and a slash (invokee ids have them)
 
 
 def _records(bridge: BridgeStack, app: SdkApp, key: str, run_id: str) -> list[dict[str, Any]]:
@@ -90,6 +90,11 @@ async def test_bridge_function_and_step_ids_with_odd_characters(
     assert "fine" == run["output"]
     assert cases_app.fn(f"odd{ODD}") == await bridge.workflow_type(run["run_id"])
     assert [(ODD, {"data": "fine"})] == await _step_outputs(bridge, run["run_id"])
+    # What an SDK reads with use_api: inngest-py puts the run id in the path unescaped.
+    quoted = urllib.parse.quote(run["run_id"], safe="/")
+    r = await bridge.http.get(f"/v0/runs/{quoted}/actions")
+    assert 200 == r.status_code, r.text
+    assert ["fine"] == [output["data"] for output in r.json().values()]
 
 
 async def test_bridge_repeated_step_id_runs_each_occurrence_once(

@@ -6,6 +6,7 @@ import asyncio
 import datetime
 import threading
 import time
+import urllib.parse
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -108,7 +109,7 @@ def start_run(temporal_client: temporalio.client.Client, task_queue: str) -> Sta
     search attributes (unless `as_run=False`). A waiting run is returned once it waits."""
 
     async def start(
-        mode: str, *, event_id: str | None = None, as_run: bool = True
+        mode: str, *, event_id: str | None = None, as_run: bool = True, run_id: str | None = None
     ) -> temporalio.client.WorkflowHandle[Any, Any]:
         attributes = (
             [
@@ -123,7 +124,7 @@ def start_run(temporal_client: temporalio.client.Client, task_queue: str) -> Sta
         handle = await temporal_client.start_workflow(
             ProbeWorkflow.run,
             mode,
-            id=f"run-{uuid.uuid4()}",
+            id=run_id or f"run-{uuid.uuid4()}",
             task_queue=task_queue,
             search_attributes=temporalio.common.TypedSearchAttributes(attributes),
         )
@@ -190,6 +191,22 @@ async def test_get_run_completed_has_output(http: httpx.AsyncClient, start_run: 
         "output": {"answer": 42, "items": [1, "two"]},
     } == {key: value for key, value in run.items() if key not in ("run_started_at", "ended_at")}
     assert parse_time(run["run_started_at"]) <= parse_time(run["ended_at"])
+
+
+async def test_run_ids_with_slashes_and_odd_characters_are_served_url_encoded(
+    http: httpx.AsyncClient, start_run: StartRun
+) -> None:
+    # Run ids are "<fn id>:<event id>"; SDK function ids may hold "/", "%", "?" and unicode.
+    done = await start_run("complete", run_id=f"gw-app-invoke/child%$?☃️:{uuid.uuid4()}")
+    await done.result()
+    response = await http.get(f"/v1/runs/{urllib.parse.quote(done.id, safe='')}")
+    assert 200 == response.status_code, response.text
+    assert done.id == response.json()["data"]["run_id"]
+
+    waiting = await start_run("wait", run_id=f"gw-app-a/b/c:{uuid.uuid4()}")
+    response = await http.delete(f"/v1/runs/{waiting.id}")  # "/" left as is also works
+    assert 200 == response.status_code, response.text
+    assert waiting.id == response.json()["data"]["run_id"]
 
 
 async def test_get_run_failed_has_error_output(
