@@ -698,13 +698,13 @@ def report(result: dict[str, Any]) -> str:
     for n, row in steps.items():
         per_step = row["ratio"]["per_step"]
         if per_step is not None:
-            verdict = "ok" if per_step <= TARGET_PER_STEP_RATIO else "over"
+            verdict = "ok" if per_step <= TARGET_PER_STEP_RATIO else "MISSED"
             out.append(
                 f"  per-step n={n}: {_x(per_step)} "
                 f"(target <= {TARGET_PER_STEP_RATIO:.2f}x) {verdict}"
             )
     p50 = r["first_step_p50"]
-    verdict = "ok" if p50 <= TARGET_EVENT_P50_RATIO else "over"
+    verdict = "ok" if p50 <= TARGET_EVENT_P50_RATIO else "MISSED"
     out.append(
         f"  event -> first step p50: {_x(p50)} (target <= {TARGET_EVENT_P50_RATIO:.2f}x) {verdict}"
     )

@@ -170,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
             return 130
     print("\n".join(summary(results)))
     say(f"all benchmarks: {time.monotonic() - started:.0f} s")
+    if args.json_dir is None:
+        say("(the JSON files above were temporary: pass --json-dir DIR to keep them)")
     if failed:
         say("FAILED: " + ", ".join(failed))
         return 1

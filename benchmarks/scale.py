@@ -718,7 +718,7 @@ def report(result: dict[str, Any]) -> str:
             rows,
         ))
     if t:
-        verdict = "ok" if t["ratio"] >= TARGET_THROUGHPUT_RATIO else "under"
+        verdict = "ok" if t["ratio"] >= TARGET_THROUGHPUT_RATIO else "MISSED"
         out += ["", "Targets (informational):",
                 f"  throughput: {x(t['ratio'])} (target >= {TARGET_THROUGHPUT_RATIO:.2f}x) {verdict}"]
     return "\n".join(out)

@@ -105,7 +105,7 @@ class RunNotFoundError(NotFoundError):
     """Raised by the run API when no run has the given id."""
 
     def __init__(self, run_id: str) -> None:
-        super().__init__("run not found")
+        super().__init__(f"run not found: {run_id}")
         self.run_id = run_id
 
 

@@ -87,7 +87,7 @@ async def register_app(
     try:
         app = temporal_worker.app_from_registration(body)
     except temporal_worker.RegistrationError as err:
-        raise _errors.BadRequestError(str(err)) from None
+        raise _errors.BadRequestError(str(err), field=err.field) from None
     await _probe(app.url or "")
     registry = registry_of(request, client)
     previous = next((a for a in await registry.apps(refresh=True) if a.app_id == app.app_id), None)
@@ -197,8 +197,10 @@ async def fn_sync(
     error = reply.get("error") if isinstance(reply, dict) else None
     if answer.status_code >= 400 or error:
         message = error or (reply.get("message") if isinstance(reply, dict) else None) or answer.text[:500]
+        # SDKs answer a failed sync with 200 and the reason (e.g. a signing-key mismatch).
+        status = f" ({answer.status_code})" if answer.status_code >= 400 else ""
         raise _errors.BadRequestError(
-            f"the app at {url} failed to sync ({answer.status_code}): {message}", field="url"
+            f"the app at {url} refused to sync{status}: {message}", field="url"
         )
     return fastapi.responses.JSONResponse({"ok": True, "url": url, "app": reply})
 

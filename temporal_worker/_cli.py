@@ -213,7 +213,11 @@ def main(argv: list[str] | None = None) -> int:
 async def _apps_main(args: argparse.Namespace) -> int:
     from . import _apps_admin, _worker
 
-    client = await _worker.connect(timeout=10)
+    try:
+        client = await _worker.connect(timeout=10)
+    except RuntimeError as err:  # the message says where and how long it tried
+        print(f"inngest-temporal apps: {err}", file=sys.stderr)  # noqa: T201
+        return 1
     if args.action == "list":
         for app in await _apps_admin.list_apps(client):
             functions = ", ".join(f.id for f in app.functions)

@@ -38,7 +38,11 @@ _UNITS: Final = {
 
 
 class RegistrationError(ValueError):
-    """A sync payload we cannot accept; the message names the field."""
+    """A sync payload we cannot accept; the message names the field, `field` too when it is one."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def canonical_json(value: Any) -> bytes:
@@ -271,8 +275,10 @@ def app_from_registration(body: Any) -> _models.AppSpec:
     if not isinstance(app_id, str) or not app_id:
         raise RegistrationError("appName (or appname) must be a non-empty string")
     url = body.get("url")
+    if url is None:
+        raise RegistrationError("url is missing: give the app's http(s) serve URL", field="url")
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-        raise RegistrationError(f"url must be the app's http(s) serve URL, got {url!r}")
+        raise RegistrationError(f"url must be the app's http(s) serve URL, got {url!r}", field="url")
     deploy_type = _field(body, "deployType", "deploy_type")
     if deploy_type not in (None, "ping"):
         raise RegistrationError(

@@ -85,6 +85,9 @@ async def test_bridge_register_refuses_a_bad_payload_naming_the_field(bridge: Br
     r = await bridge.http.post("/fn/register", json={"url": "http://127.0.0.1:1/api/inngest", "functions": []})
     assert 400 == r.status_code
     assert "appName (or appname)" in r.json()["error"]
+    r = await bridge.http.post("/fn/register", json={"appName": "no-url", "functions": []})
+    assert (400, "url") == (r.status_code, r.json().get("field")), r.text
+    assert "url is missing" in r.json()["error"]
 
 
 # -- production mode: signing keys ------------------------------------------------------------

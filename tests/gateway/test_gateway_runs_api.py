@@ -247,9 +247,10 @@ async def test_get_run_running_has_no_output(http: httpx.AsyncClient, start_run:
 
 
 async def test_get_run_unknown_is_404(http: httpx.AsyncClient) -> None:
-    response = await http.get(f"/v1/runs/no-such-run-{uuid.uuid4()}")
+    run_id = f"no-such-run-{uuid.uuid4()}"
+    response = await http.get(f"/v1/runs/{run_id}")
     assert 404 == response.status_code
-    assert {"error": "run not found", "status": 404} == response.json()
+    assert {"error": f"run not found: {run_id}", "status": 404} == response.json()
 
 
 async def test_get_run_of_workflow_that_is_not_a_run_is_404(
@@ -258,7 +259,7 @@ async def test_get_run_of_workflow_that_is_not_a_run_is_404(
     handle = await start_run("complete", as_run=False)
     await handle.result()
     response = await http.get(f"/v1/runs/{handle.id}")
-    assert {"error": "run not found", "status": 404} == response.json()
+    assert {"error": f"run not found: {handle.id}", "status": 404} == response.json()
 
 
 async def test_delete_run_cancels_a_running_run(
@@ -297,9 +298,10 @@ async def test_delete_run_completed_is_409(http: httpx.AsyncClient, start_run: S
 
 
 async def test_delete_run_unknown_is_404(http: httpx.AsyncClient) -> None:
-    response = await http.delete(f"/v1/runs/no-such-run-{uuid.uuid4()}")
+    run_id = f"no-such-run-{uuid.uuid4()}"
+    response = await http.delete(f"/v1/runs/{run_id}")
     assert 404 == response.status_code
-    assert {"error": "run not found", "status": 404} == response.json()
+    assert {"error": f"run not found: {run_id}", "status": 404} == response.json()
 
 
 async def test_event_runs_lists_the_runs_of_one_event(
