@@ -5,10 +5,14 @@ from __future__ import annotations
 import uuid
 
 import pytest
+import temporalio.api.enums.v1
 import temporalio.worker
-from e2e_support import Stack
+from e2e_support import Stack, eventually
 
-from temporal_worker._worker import workflow_runner
+from temporal_worker import _models
+from temporal_worker._limits import SemaphoreWorkflow, ThrottleWorkflow
+from temporal_worker._system_workflows import AppWorkflow, PausesWorkflow
+from temporal_worker._worker import sandboxed_runner
 from temporal_worker._workflow import RunWorkflow
 
 pytestmark = pytest.mark.temporal
@@ -22,9 +26,43 @@ async def test_run_history_replays_without_nondeterminism(stack: Stack, name: st
     run = await stack.run_event(name, {"key": uuid.uuid4().hex[:12]})
     assert run["status"] in ("Completed", "Failed")
     history = await stack.client.get_workflow_handle(run["run_id"]).fetch_history()
-    replayer = temporalio.worker.Replayer(workflows=[RunWorkflow], workflow_runner=workflow_runner())
+    replayer = temporalio.worker.Replayer(workflows=[RunWorkflow], workflow_runner=sandboxed_runner())
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None
+
+
+async def test_system_workflow_histories_replay_inside_the_sandbox(stack: Stack) -> None:
+    # Workers run our workflows outside Temporal's sandbox; replaying their histories inside it
+    # catches a clock, random or I/O call that would make them non-deterministic.
+    key = uuid.uuid4().hex[:10]
+    (waiter,) = await stack.runs((await stack.send({"name": "cases/wait-key", "data": {"key": key}}))[0])
+    handle = stack.client.get_workflow_handle(waiter["run_id"])
+
+    async def waiting() -> bool:
+        history = await handle.fetch_history()
+        return any(e.event_type == temporalio.api.enums.v1.EventType.EVENT_TYPE_TIMER_STARTED for e in history.events)
+
+    await eventually(waiting, what="the run to wait")
+    await stack.send({"name": "cases/key-arrived", "data": {"key": key, "n": 7}})
+    assert 7 == (await stack.finished_run(waiter["run_id"]))["output"]
+    for name in ("cases/throttled", "cases/prioritized"):
+        run = await stack.run_event(name, {"key": key, "label": "x", "priority": 0})
+        assert "Completed" == run["status"], run
+    types = [_models.APP_WORKFLOW, _models.PAUSES_WORKFLOW, _models.CONCURRENCY_WORKFLOW, _models.THROTTLE_WORKFLOW]
+    histories = []
+    query = "WorkflowType IN ({})".format(", ".join(f"'{t}'" for t in types))
+    async for wf in stack.client.list_workflows(query):
+        histories.append(await stack.client.get_workflow_handle(wf.id, run_id=wf.run_id).fetch_history())
+    assert set(types) <= {
+        h.events[0].workflow_execution_started_event_attributes.workflow_type.name for h in histories
+    }
+    replayer = temporalio.worker.Replayer(
+        workflows=[AppWorkflow, PausesWorkflow, SemaphoreWorkflow, ThrottleWorkflow],
+        workflow_runner=sandboxed_runner(),
+    )
+    for history in histories:
+        result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+        assert result.replay_failure is None, history.workflow_id
 
 
 async def test_function_finished_event_is_emitted(stack: Stack) -> None:

@@ -9,7 +9,7 @@ import temporalio.worker
 from flow_support import FlowStack
 
 from temporal_worker._flow_entities import FLOW_WORKFLOWS
-from temporal_worker._worker import workflow_runner
+from temporal_worker._worker import sandboxed_runner
 
 pytestmark = pytest.mark.temporal
 
@@ -33,7 +33,7 @@ async def test_flow_entity_histories_replay_without_nondeterminism(flow: FlowSta
         h.events[0].workflow_execution_started_event_attributes.workflow_type.name for h in histories
     }
     replayer = temporalio.worker.Replayer(
-        workflows=list(FLOW_WORKFLOWS), workflow_runner=workflow_runner(),
+        workflows=list(FLOW_WORKFLOWS), workflow_runner=sandboxed_runner(),
         data_converter=flow.client.data_converter,
     )
     for history in histories:
