@@ -84,25 +84,33 @@ async def _start_app(bridge: BridgeStack, app: SdkApp) -> SdkApp:
     return app
 
 
+async def _serving(bridge: BridgeStack, *apps: SdkApp) -> AsyncIterator[None]:
+    """Start and sync `apps` for a fixture; their log tails are printed if anything fails."""
+    try:
+        for app in apps:
+            await _start_app(bridge, app)
+        yield
+    except BaseException:
+        for app in apps:
+            print(app.process.tail())
+        raise
+    finally:
+        for app in apps:
+            app.process.stop()
+
+
 @pytest.fixture(scope="session")
 async def fastapi_app(bridge: BridgeStack) -> AsyncIterator[SdkApp]:
     app = SdkApp.python(bridge, "fastapi")
-    try:
-        yield await _start_app(bridge, app)
-    except BaseException:
-        print(app.process.tail())
-        raise
-    finally:
-        app.process.stop()
+    async for _ in _serving(bridge, app):
+        yield app
 
 
 @pytest.fixture(scope="session")
 async def flask_app(bridge: BridgeStack) -> AsyncIterator[SdkApp]:
     app = SdkApp.python(bridge, "flask")
-    try:
-        yield await _start_app(bridge, app)
-    finally:
-        app.process.stop()
+    async for _ in _serving(bridge, app):
+        yield app
 
 
 async def _ts_app(bridge: BridgeStack, app_id: str) -> AsyncIterator[SdkApp]:
@@ -112,10 +120,8 @@ async def _ts_app(bridge: BridgeStack, app_id: str) -> AsyncIterator[SdkApp]:
             "(make test does)"
         )
     app = SdkApp.node(bridge, app_id=app_id)
-    try:
-        yield await _start_app(bridge, app)
-    finally:
-        app.process.stop()
+    async for _ in _serving(bridge, app):
+        yield app
 
 
 @pytest.fixture(scope="session")
@@ -145,30 +151,16 @@ async def parity_apps(bridge: BridgeStack) -> AsyncIterator[dict[str, SdkApp]]:
         "inline-flask": SdkApp.python(bridge, "flask", app_id=INLINE_APPS[1], script="parity_app.py"),
         "activity-fastapi": SdkApp.python(bridge, "fastapi", app_id="parity-fastapi", script="parity_app.py"),
     }
-    try:
-        for app in apps.values():
-            await _start_app(bridge, app)
+    async for _ in _serving(bridge, *apps.values()):
         yield apps
-    except BaseException:
-        for app in apps.values():
-            print(app.process.tail())
-        raise
-    finally:
-        for app in apps.values():
-            app.process.stop()
 
 
 @pytest.fixture(scope="session")
 async def cases_app(bridge: BridgeStack) -> AsyncIterator[SdkApp]:
     """tests/bridge/cases_app.py (FastAPI): one function per behaviour of the SDK's contract."""
     app = SdkApp.python(bridge, "fastapi", app_id="bridge-cases", script="cases_app.py")
-    try:
-        yield await _start_app(bridge, app)
-    except BaseException:
-        print(app.process.tail())
-        raise
-    finally:
-        app.process.stop()
+    async for _ in _serving(bridge, app):
+        yield app
 
 
 @pytest.fixture(params=["activity", "inline"])
