@@ -56,6 +56,7 @@ import temporalio.client  # noqa: E402
 import temporalio.common  # noqa: E402
 import temporalio.service  # noqa: E402
 import temporalio.worker  # noqa: E402
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner  # noqa: E402
 
 import baseline  # noqa: E402
 import bench_app  # noqa: E402
@@ -211,7 +212,11 @@ class Stack:
 
 @contextlib.asynccontextmanager
 async def running_stack(
-    workdir: Path, *, app: str = "bench_app", sync_fn_id: str | None = None
+    workdir: Path,
+    *,
+    app: str = "bench_app",
+    sync_fn_id: str | None = None,
+    sandboxed_baseline: bool = True,
 ) -> AsyncIterator[Stack]:
     """Dev server, gateway subprocess, our worker (serving module `app`, in process) and the
     baseline worker; all stopped on exit. Ready once `sync_fn_id` (default: bench_app's 1-step
@@ -252,6 +257,12 @@ async def running_stack(
             task_queue=baseline.TASK_QUEUE,
             workflows=[baseline.BaselineSteps],
             activities=[baseline.stamp],
+            # Hand-written workflows run in the SDK's sandbox by default; ours never do.
+            workflow_runner=(
+                SandboxedWorkflowRunner()
+                if sandboxed_baseline
+                else temporalio.worker.UnsandboxedWorkflowRunner()
+            ),
         )
         await stack.enter_async_context(baseline_worker)
 
@@ -622,7 +633,8 @@ def report(result: dict[str, Any]) -> str:
         f"runs: median of {meta['runs']} after 1 warm-up; events: {meta['events']} per side after "
         f"{EVENT_WARMUP} warm-up; load average {meta['loadavg_start']} -> {meta['loadavg_end']}",
         f"source {meta['source']}, temporalio {meta['temporalio']}, Python {meta['python']}, "
-        f"{meta['cpus']} CPUs",
+        f"{meta['cpus']} CPUs; baseline workflow "
+        + ("in the SDK's default sandbox" if meta.get("baseline_sandbox", True) else "unsandboxed"),
         "",
         "1. n-step runs (start_workflow -> result), wall clock; cells are ours / base",
     ]
@@ -718,7 +730,9 @@ async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
     loadavg_start = [round(x, 2) for x in os.getloadavg()]
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="bench-core-") as tmp:
-        async with running_stack(Path(tmp)) as stack:
+        async with running_stack(
+            Path(tmp), sandboxed_baseline=not args.unsandboxed_baseline
+        ) as stack:
             say(f"part 1: n-step runs, {args.runs} runs + 1 warm-up, interleaved ...")
             steps = await bench_steps(stack, list(bench_app.STEP_COUNTS), args.runs)
             say(f"part 2: event -> first step, {args.events} events per side ...")
@@ -728,6 +742,7 @@ async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
         "meta": {
             "runs": args.runs,
             "events": args.events,
+            "baseline_sandbox": not args.unsandboxed_baseline,
             "seconds": round(time.monotonic() - started, 1),
             "loadavg_start": loadavg_start,
             "loadavg_end": [round(x, 2) for x in os.getloadavg()],
@@ -779,6 +794,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--events", type=int, default=50, help="events per side for the latency part (default 50)"
+    )
+    parser.add_argument(
+        "--unsandboxed-baseline",
+        action="store_true",
+        help="run the hand-written workflow outside the SDK's sandbox too (default: sandboxed, "
+        "as hand-written workflows run by default)",
     )
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write all results here")
     args = parser.parse_args(argv)
