@@ -96,7 +96,7 @@ def workflow_runner() -> temporalio.worker.WorkflowRunner:
 
     Users' code never runs in a workflow here (it runs in activities), so the sandbox guards only
     our own workflow code, and it costs: each payload a workflow task converts enters it once
-    (twice the workflow-side CPU per step, measured by replaying a 100-step run). Replay tests
+    (replaying a 100-step run: 1.68 ms of CPU per step inside it, 1.33 ms outside). Replay tests
     replay real histories under the sandbox (`sandboxed_runner`), which refuses clocks, randomness
     and I/O, so a non-deterministic change still fails there.
     """
