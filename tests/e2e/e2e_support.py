@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import temporalio.api.enums.v1
 import temporalio.client
 
 import temporal_worker
@@ -82,6 +83,9 @@ class Process:
             return ""
 
 
+TIMER_STARTED = temporalio.api.enums.v1.EventType.EVENT_TYPE_TIMER_STARTED
+
+
 class Stack:
     """Handles on the running stack, plus the helpers the tests share."""
 
@@ -116,6 +120,19 @@ class Stack:
             run = r.json()["data"]
             return run if run["status"] != "Running" else None
         return await eventually(check, timeout=timeout, what=f"run {run_id} to finish")
+
+    async def wait_history_event(
+        self, run_id: str, event_type: int = TIMER_STARTED, *, interval: float = 0.1, what: str = ""
+    ) -> None:
+        """Poll the run's history until it holds an event of `event_type` (default: a timer
+        started, i.e. the run sleeps or waits for an event)."""
+        handle = self.client.get_workflow_handle(run_id)
+
+        async def seen() -> bool:
+            history = await handle.fetch_history()
+            return any(e.event_type == event_type for e in history.events)
+
+        await eventually(seen, interval=interval, what=what or f"history event {event_type} in {run_id}")
 
     async def run_event(self, name: str, data: dict[str, Any], *, timeout: float = 40.0) -> dict[str, Any]:
         """Send one event that triggers exactly one function; return that run once finished."""

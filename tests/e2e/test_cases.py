@@ -8,21 +8,13 @@ import uuid
 import pytest
 import temporalio.api.enums.v1
 
-from e2e_support import Stack, eventually
+from e2e_support import Stack
 
 pytestmark = pytest.mark.temporal
 
 
 def new_key() -> str:
     return uuid.uuid4().hex[:12]
-
-
-async def wait_started(stack: Stack, run_id: str, event_type: int) -> None:
-    async def seen() -> bool:
-        history = await stack.client.get_workflow_handle(run_id).fetch_history()
-        return any(e.event_type == event_type for e in history.events)
-
-    await eventually(seen, what=f"history event {event_type} in {run_id}")
 
 
 async def test_c01_same_event_id_three_times_starts_one_run(stack: Stack) -> None:
@@ -85,7 +77,7 @@ async def test_c05_step_fails_right_after_pause_retries_0(stack: Stack, pause: s
     (event_id,) = await stack.send({"name": "cases/pause-then-fail", "data": {"key": key, "pause": pause}})
     (run,) = await stack.runs(event_id)
     if pause == "wait":
-        await wait_started(stack, run["run_id"], temporalio.api.enums.v1.EventType.EVENT_TYPE_TIMER_STARTED)
+        await stack.wait_history_event(run["run_id"])
         await stack.send({"name": "cases/resume", "data": {"key": key}})
     done = await stack.finished_run(run["run_id"], timeout=20)
     assert "Failed" == done["status"]
@@ -119,7 +111,7 @@ async def test_c07_quoted_string_in_wait_expression_matches(stack: Stack) -> Non
     doc = f"doc-{new_key()}"
     (event_id,) = await stack.send({"name": "cases/wait-doc", "data": {"doc_id": doc, "quoted": True}})
     (run,) = await stack.runs(event_id)
-    await wait_started(stack, run["run_id"], temporalio.api.enums.v1.EventType.EVENT_TYPE_TIMER_STARTED)
+    await stack.wait_history_event(run["run_id"])
     await stack.send({"name": "doc/approved", "data": {"doc_id": doc, "by": "ann"}})
     done = await stack.finished_run(run["run_id"])
     assert {"approved": True, "by": "ann"} == done["output"]

@@ -5,9 +5,8 @@ from __future__ import annotations
 import uuid
 
 import pytest
-import temporalio.api.enums.v1
 import temporalio.worker
-from e2e_support import Stack, eventually
+from e2e_support import Stack
 
 from temporal_worker import _models
 from temporal_worker._limits import SemaphoreWorkflow, ThrottleWorkflow
@@ -36,13 +35,7 @@ async def test_system_workflow_histories_replay_inside_the_sandbox(stack: Stack)
     # catches a clock, random or I/O call that would make them non-deterministic.
     key = uuid.uuid4().hex[:10]
     (waiter,) = await stack.runs((await stack.send({"name": "cases/wait-key", "data": {"key": key}}))[0])
-    handle = stack.client.get_workflow_handle(waiter["run_id"])
-
-    async def waiting() -> bool:
-        history = await handle.fetch_history()
-        return any(e.event_type == temporalio.api.enums.v1.EventType.EVENT_TYPE_TIMER_STARTED for e in history.events)
-
-    await eventually(waiting, what="the run to wait")
+    await stack.wait_history_event(waiter["run_id"], what="the run to wait")
     await stack.send({"name": "cases/key-arrived", "data": {"key": key, "n": 7}})
     assert 7 == (await stack.finished_run(waiter["run_id"]))["output"]
     for name in ("cases/throttled", "cases/prioritized"):
@@ -59,6 +52,7 @@ async def test_system_workflow_histories_replay_inside_the_sandbox(stack: Stack)
     replayer = temporalio.worker.Replayer(
         workflows=[AppWorkflow, PausesWorkflow, SemaphoreWorkflow, ThrottleWorkflow],
         workflow_runner=sandboxed_runner(),
+        data_converter=stack.client.data_converter,
     )
     for history in histories:
         result = await replayer.replay_workflow(history, raise_on_replay_failure=False)

@@ -101,11 +101,7 @@ async def test_wait_ignores_event_sent_before_wait_began(stack: Stack) -> None:
     await stack.send({"name": "cases/resume", "data": {"key": key}})  # very likely before the wait
     (run,) = await stack.runs(event_id)
 
-    async def waiting() -> bool:
-        h = await stack.client.get_workflow_handle(run["run_id"]).fetch_history()
-        return any(e.event_type == temporalio.api.enums.v1.EventType.EVENT_TYPE_TIMER_STARTED for e in h.events)
-
-    await eventually(waiting, what="the wait to begin")
+    await stack.wait_history_event(run["run_id"], what="the wait to begin")
     started = time.time()
     await asyncio.sleep(1.0)
     r = (await stack.http.get(f"/v1/runs/{run['run_id']}")).json()["data"]

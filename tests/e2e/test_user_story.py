@@ -64,13 +64,7 @@ async def test_user_story_wait_for_event_example(stack: Stack) -> None:
     (event_id,) = await stack.send({"name": "doc/submitted", "data": {"doc_id": "d-1"}})
     (run,) = await stack.runs(event_id)
 
-    async def waiting() -> bool:
-        history = await stack.client.get_workflow_handle(run["run_id"]).fetch_history()
-        return any(e.event_type == temporalio.api.enums.v1.EventType.EVENT_TYPE_TIMER_STARTED for e in history.events)
-
-    from e2e_support import eventually
-
-    await eventually(waiting, what="the run to wait for doc/approved")
+    await stack.wait_history_event(run["run_id"], what="the run to wait for doc/approved")
     await stack.send({"name": "doc/approved", "data": {"doc_id": "other", "reviewer": "eve"}})
     await stack.send({"name": "doc/approved", "data": {"doc_id": "d-1", "reviewer": "ann"}})
     done = await stack.finished_run(run["run_id"])

@@ -6,8 +6,7 @@ import asyncio
 import uuid
 
 import pytest
-import temporalio.api.enums.v1
-from e2e_support import Stack, eventually, extra_process_stack
+from e2e_support import Stack, extra_process_stack
 
 pytestmark = pytest.mark.temporal
 
@@ -20,16 +19,7 @@ async def test_waits_resume_with_two_gateway_processes(stack: Stack, tmp_path) -
         runs = [(await stack.runs(eid))[0]["run_id"] for eid in event_ids]
 
         async def resume(i: int, key: str, run_id: str) -> None:
-            handle = stack.client.get_workflow_handle(run_id)
-
-            async def waiting() -> bool:
-                history = await handle.fetch_history()
-                return any(
-                    e.event_type == temporalio.api.enums.v1.EventType.EVENT_TYPE_TIMER_STARTED
-                    for e in history.events
-                )
-
-            await eventually(waiting, interval=0.02, what=f"run {run_id} to wait")
+            await stack.wait_history_event(run_id, interval=0.02, what=f"run {run_id} to wait")
             http = stack.http if i % 2 == 0 else http2
             decoy = {"name": "cases/key-arrived", "data": {"key": key + "-other", "n": -1}}
             real = {"name": "cases/key-arrived", "data": {"key": key, "n": i}}
