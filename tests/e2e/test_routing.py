@@ -1,0 +1,125 @@
+"""The routing core on a real stack: a request's events are routed concurrently where their order
+cannot matter, and in request order where it can (same event id, same pause router)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+import temporal_worker
+import temporalio.service
+from temporal_worker._matching import run_id
+from e2e_support import Stack
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+async def test_a_request_of_many_plain_events_starts_every_run_and_answers_ids_in_order(
+    stack: Stack,
+) -> None:
+    key = uuid.uuid4().hex
+    events = [{"name": "order/placed", "data": {"key": f"{key}-{n}", "n": n}} for n in range(40)]
+
+    ids = await stack.send(events)
+
+    assert len(ids) == 40 and len(set(ids)) == 40
+    for n, event_id in enumerate(ids):
+        (run,) = await stack.runs(event_id)
+        finished = await stack.finished_run(run["run_id"])
+        assert finished["status"] == "Completed"
+        assert finished["output"] == event_id  # dedup returns ctx.event.id: this event's
+        assert stack.records_of(f"{key}-{n}")[0]["run_id"] == run["run_id"]
+
+
+async def test_an_event_id_repeated_in_one_request_starts_one_run_with_the_first_event(
+    stack: Stack,
+) -> None:
+    dup = f"dup-{uuid.uuid4().hex}"
+    key = uuid.uuid4().hex
+    events = [{"name": "order/placed", "data": {"key": f"{key}-a"}}]
+    events += [{"name": "order/placed", "id": dup, "data": {"key": key, "n": n}} for n in (1, 2)]
+    events += [{"name": "order/placed", "data": {"key": f"{key}-b"}}]
+
+    ids = await stack.send(events)
+
+    (run,) = await stack.runs(ids[1])
+    assert run["run_id"] == run_id("cases-dedup", {"id": dup}, "unused")
+    assert (await stack.finished_run(run["run_id"]))["output"] == dup
+    await stack.runs(ids[3])  # the event after the duplicate started its run too
+    r = await stack.http.get(f"/v1/events/{ids[2]}/runs")
+    assert r.status_code == 200 and r.json()["data"] == []  # the repeat started nothing
+    assert [r["run_id"] for r in stack.records_of(key)] == [run["run_id"]]
+    history = await stack.client.get_workflow_handle(run["run_id"]).fetch_history()
+    run_input = json.loads(history.events[0].workflow_execution_started_event_attributes.input.payloads[0].data)
+    assert run_input["event"]["data"]["n"] == 1
+
+
+async def test_events_of_one_name_in_one_request_reach_a_waiting_run_in_request_order(
+    stack: Stack,
+) -> None:
+    key = uuid.uuid4().hex
+    (trigger,) = await stack.send({"name": "cases/wait-key", "data": {"key": key}})
+    (run,) = await stack.runs(trigger)
+    await stack.wait_history_event(run["run_id"], what="the run to wait for cases/key-arrived")
+
+    await stack.send(
+        [{"name": "cases/key-arrived", "data": {"key": key, "n": n}} for n in range(1, 9)]
+    )
+
+    finished = await stack.finished_run(run["run_id"])
+    assert finished["status"] == "Completed"
+    assert finished["output"] == 1  # the first matching event of the request, not any other
+
+
+class _Functions:
+    """The registry's face the routing core uses, over a fixed list of functions."""
+
+    def __init__(self, functions: list[temporal_worker.FunctionSpec]) -> None:
+        self._functions = functions
+
+    async def functions(self) -> list[temporal_worker.FunctionSpec]:
+        return self._functions
+
+
+async def test_a_failure_mid_request_answers_the_ids_before_it_and_names_later_runs_it_started(
+    stack: Stack,
+) -> None:
+    tag = uuid.uuid4().hex[:12]
+    queue = f"routing-{tag}"  # no worker polls it: the runs just exist
+    ok = temporal_worker.FunctionSpec(
+        id=f"routing-ok-{tag}", app_id="routing", name="ok", task_queue=queue,
+        triggers=[temporal_worker.TriggerSpec(event="routing/ok")],
+    )
+    # Temporal refuses a workflow type over 1,000 characters: starting this one's run fails.
+    bad = temporal_worker.FunctionSpec(
+        id="routing-bad-" + "x" * 1100, app_id="routing", name="bad", task_queue=queue,
+        triggers=[temporal_worker.TriggerSpec(event="routing/bad")],
+    )
+    router = temporal_worker.EventRouter(stack.client, _Functions([ok, bad]))  # type: ignore[arg-type]
+    events = [
+        {"name": "routing/ok", "data": {}, "id": ""},
+        {"name": "routing/bad", "data": {}, "id": ""},
+        *({"name": "routing/ok", "data": {}, "id": f"{tag}-{n}"} for n in (2, 3, 4)),
+    ]
+
+    with pytest.raises(temporal_worker.RoutingError) as info:
+        await router.send(events)
+
+    message = str(info.value)
+    assert message.startswith("routing event[1] ('routing/bad') failed: RPCError"), message
+    (first,) = info.value.ids  # the events before the failing one, all routed
+    handles = [stack.client.get_workflow_handle(f"{ok.id}:{first}")]
+    await handles[0].describe()
+    for n in (2, 3, 4):  # in flight beside it: a run started exactly when the error names it
+        handle = stack.client.get_workflow_handle(run_id(ok.id, events[n], "unused"))
+        try:
+            await handle.describe()
+            started = True
+            handles.append(handle)
+        except temporalio.service.RPCError as err:
+            assert err.status == temporalio.service.RPCStatusCode.NOT_FOUND
+            started = False
+        assert (f"event[{n}] " in message) == started, message
+    for handle in handles:
+        await handle.terminate("test over")
