@@ -22,7 +22,6 @@ APP_WORKFLOW: Final = "InngestApp"  # one per app: holds the app's synced functi
 APP_WORKFLOW_ID_PREFIX: Final = "inngest-app:"
 PAUSES_WORKFLOW: Final = "InngestPauses"  # one per event name while runs wait for it
 PAUSES_WORKFLOW_ID_PREFIX: Final = "inngest-pauses:"
-DELIVER_MANY: Final = "deliver_many"  # the pause router's signal carrying several events in order
 SCHEDULE_ID_PREFIX: Final = "inngest-cron:"
 CONCURRENCY_WORKFLOW: Final = "InngestConcurrency"  # a semaphore over executing steps, per key
 CONCURRENCY_WORKFLOW_ID_PREFIX: Final = "inngest-concurrency:"

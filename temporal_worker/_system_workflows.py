@@ -3,7 +3,7 @@
 InngestApp (id `inngest-app:<app_id>`): holds an app's synced function set in its memo.
 InngestPauses (id `inngest-pauses:<event name>`): exists while runs wait for that event name. Runs
 register a pause (signal-with-start `register`) before they wait; every accepted event with that
-name is signalled here (`deliver`, or `deliver_many` for several at once, in order). Matching happens synchronously in the signal handler, so the
+name is signalled here (`deliver`). Matching happens synchronously in the signal handler, so the
 order of this workflow's history decides: an event delivered after a registration reaches it; an
 event received before the pause was created never matches it (Inngest's rule).
 """
@@ -125,20 +125,6 @@ class PausesWorkflow:
 
     @workflow.signal(name="deliver")
     async def deliver(self, payload: dict[str, Any]) -> None:
-        """payload: {event, received_ms}."""
-        await self._wake(payload["event"], self._match(payload))
-
-    @workflow.signal(name=_models.DELIVER_MANY)
-    async def deliver_many(self, payloads: list[dict[str, Any]]) -> None:
-        """Several `deliver` payloads at once, matched in their order (one signal instead of many
-        when events of this name arrive faster than signals return)."""
-        woken = [(payload["event"], self._match(payload)) for payload in payloads]
-        for event, matched in woken:
-            await self._wake(event, matched)
-
-    def _match(self, payload: dict[str, Any]) -> list[dict[str, Any]]:
-        """The pauses this event resumes, taken out of the router before any await: the order of
-        this workflow's history decides matching."""
         event, received_ms = payload["event"], payload["received_ms"]
         self._delivered += 1
         matched = []
@@ -163,11 +149,8 @@ class PausesWorkflow:
                     ok = False
                 if not ok:
                     continue
-            self._remove(key)
+            self._remove(key)  # decided before any await: history order decides matching
             matched.append(pause)
-        return matched
-
-    async def _wake(self, event: dict[str, Any], matched: list[dict[str, Any]]) -> None:
         for pause in matched:
             handle = workflow.get_external_workflow_handle(pause["run_id"])
             try:
