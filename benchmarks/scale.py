@@ -11,7 +11,7 @@ worker process (`python benchmarks/baseline.py`). Workers and gateway share a fi
 a. Throughput: N one-step runs as fast as they are accepted. Ours: events POSTed to the gateway in
    batches (one request at a time, each answered once its runs are started). Base: raw
    `client.start_workflow` of the hand-written one-activity workflow, in the same batches, 16 starts
-   at a time per batch (the routing core's concurrency per request). runs/s = N / (first send ->
+   at a time per batch (ours routes a request's events one after another). runs/s = N / (first send ->
    last close time, from visibility). Rounds alternate sides; the median round counts.
 b. wait_for_event: W runs of `wait` each wait for `scale/wake` with `if_exp="async.data.k ==
    event.data.k"` (a different k each). Once every pause is registered with the pause router,
@@ -61,7 +61,7 @@ from temporal_worker._devserver import DevServer, free_port
 logger = logging.getLogger("benchmarks.scale")
 say = core.say
 TARGET_THROUGHPUT_RATIO = 0.9
-START_CONCURRENCY = 16  # base: starts in flight per batch (the routing core routes 16 at a time)
+START_CONCURRENCY = 16  # base: starts in flight per batch (ours: in order, one event at a time)
 PAUSES_ROUTER = f"inngest-pauses:{scale_app.WAKE_EVENT}"
 
 
