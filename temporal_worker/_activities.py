@@ -48,6 +48,7 @@ def _trigger_of(inp: _models.StepInput) -> tuple[dict[str, Any], list[dict[str, 
 
 
 _FINISH_EVENT_BYTES = 1024 * 1024  # what a run's trigger may add to its finish events
+_WAKE_CONCURRENCY = 32  # signals in flight while the pause router wakes runs
 
 
 def _trim_trigger(data: dict[str, Any]) -> None:
@@ -445,7 +446,26 @@ class SystemActivities:
         self._client = client
 
     def activities(self) -> list[Any]:
-        return [self.closed_runs]
+        return [self.closed_runs, self.wake_runs]
+
+    @activity.defn(name=_models.WAKE_RUNS)
+    async def wake_runs(self, wakes: list[dict[str, Any]]) -> None:
+        """Signal each run an event resumes: [{"event", "runs": [{"run_id", "step"}]}]. A run that
+        is gone (finished, cancelled) has nothing to wake; other errors fail the attempt, and a
+        retry signals again (a run keeps the first event a step gets)."""
+        gate = asyncio.Semaphore(_WAKE_CONCURRENCY)
+
+        async def wake(event: dict[str, Any], run: dict[str, Any]) -> None:
+            async with gate:
+                handle = self._client.get_workflow_handle(run["run_id"])
+                try:
+                    await handle.signal(_models.SIGNAL_EVENT, {"step": run["step"], "event": event})
+                except temporalio.service.RPCError as err:
+                    if err.status != temporalio.service.RPCStatusCode.NOT_FOUND:
+                        raise
+                    activity.logger.info("waiting run is gone", extra={"run_id": run["run_id"]})
+
+        await asyncio.gather(*(wake(w["event"], run) for w in wakes for run in w["runs"]))
 
     @activity.defn(name=CLOSED_RUNS)
     async def closed_runs(self, run_ids: list[str]) -> list[str]:

@@ -7,10 +7,14 @@ workflow's end (Inngest's internal `inngest/function.*` events, e.g. what trigge
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime
+import functools
+import json
 import logging
 import time
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, Final
 
 import temporalio.client
 import temporalio.common
@@ -23,6 +27,18 @@ from ._flow_routing import SKIP_MEMO, FlowControl
 from ._registry import Registry
 
 logger = logging.getLogger(__name__)
+
+
+_CONCURRENCY: Final = 16  # events of one request routed at once (those whose order cannot matter)
+# A deliver_many signal carries events up to this many JSON bytes (Temporal refuses a payload over
+# 2 MiB; one request may hold 3 MiB of events). A larger event goes alone, as a plain `deliver`.
+_DELIVER_MANY_BYTES: Final = 512 * 1024
+
+
+@dataclasses.dataclass
+class _Routed:
+    ordered: bool  # a target has flow control: routed alone, in order
+    run: Callable[[], Awaitable[None]]
 
 
 class RoutingError(Exception):
@@ -49,6 +65,7 @@ class EventRouter:
         self._client = client
         self._registry = registry
         self._flow = FlowControl(client)
+        self._deliveries = _Deliveries(client)
 
     @property
     def registry(self) -> Registry:
@@ -56,42 +73,90 @@ class EventRouter:
         return self._registry
 
     async def send(self, events: list[dict[str, Any]]) -> list[str]:
-        """Route each event, in order (flow-control decisions depend on arrival order, as in
-        Inngest); returns the internal ids (ULIDs). If routing one fails, RoutingError carries the
-        ids of the events routed before it, so a caller can tell what to re-send."""
-        functions = await self._registry.functions()
-        ids: list[str] = []
-        for index, event in enumerate(events):
-            internal_id = str(ulid.ULID())
-            try:
-                await self._route_one(event, internal_id, functions)
-            except Exception as err:
-                raise RoutingError(
-                    f"routing event[{index}] ({event.get('name')!r}) failed: {type(err).__name__}: {err}",
-                    ids,
-                ) from err
-            ids.append(internal_id)
-        return ids
+        """Route each event; returns the internal ids (ULIDs), in request order.
 
-    async def _route_one(
+        Events whose order cannot matter are routed concurrently, up to `_CONCURRENCY` at once:
+        those whose functions have no flow control. An event that triggers a function with flow
+        control (its decisions depend on arrival order, as in Inngest), or that repeats an earlier
+        event's id (the first one wins), is routed alone, after every event before it. Each event
+        name's events reach its pause router in request order.
+
+        If routing one fails, no event after it is started; RoutingError carries the ids of the
+        events before it (all routed), so a caller can tell what to re-send, and names any event
+        after it that was already in flight and did start its runs.
+        """
+        functions = await self._registry.functions()
+        ids = [str(ulid.ULID()) for _ in events]
+        tasks: dict[int, asyncio.Task[None]] = {}
+        gate = asyncio.Semaphore(_CONCURRENCY)
+        seen_ids: set[str] = set()
+
+        def failed() -> list[int]:
+            return [i for i, t in tasks.items() if t.done() and t.exception() is not None]
+
+        for index, event in enumerate(events):
+            await gate.acquire()
+            if failed():
+                gate.release()
+                break
+            routed = self._route_one(event, ids[index], functions)
+            user_id = event.get("id") or ""
+            alone = routed.ordered or (bool(user_id) and user_id in seen_ids)
+            seen_ids.add(user_id)
+            if alone:
+                if tasks:
+                    await asyncio.wait(tasks.values())
+                if failed():
+                    gate.release()
+                    break
+            tasks[index] = task = asyncio.create_task(routed.run())
+            task.add_done_callback(lambda _: gate.release())
+            if alone:
+                await asyncio.wait([task])
+        if tasks:
+            await asyncio.wait(tasks.values())
+        if not (failures := failed()):
+            return ids
+        first = min(failures)
+        err = tasks[first].exception()
+        later = [f"event[{i}] {ids[i]}" for i in sorted(tasks) if i > first and i not in failures]
+        also = f" (already in flight, routed too: {', '.join(later)})" if later else ""
+        raise RoutingError(
+            f"routing event[{first}] ({events[first].get('name')!r}) failed: "
+            f"{type(err).__name__}: {err}{also}",
+            ids[:first],
+        ) from err
+
+    def _route_one(
         self, event: dict[str, Any], internal_id: str, functions: list[_models.FunctionSpec]
-    ) -> None:
+    ) -> _Routed:
+        """Match one event now (its receive time is now); `run()` starts its runs and delivers it."""
         now_ms = int(time.time() * 1000)
         user_id = event.get("id") or ""
         normalized = normalize_event(event, internal_id=internal_id, now_ms=now_ms)
         targets = _matching.matching_functions(normalized, functions)
-        await asyncio.gather(
-            *(self._start(fn, normalized, user_id, internal_id) for fn in targets),
-            self._deliver(normalized, received_ms=now_ms),
-        )
-        logger.info(
-            "event routed",
-            extra={
-                "event_name": normalized["name"],
-                "event_id": internal_id,
-                "functions": [fn.id for fn in targets],
-            },
-        )
+
+        async def run() -> None:
+            # Queued for its pause router now, before any later event of the request.
+            delivered = self._deliveries.put(normalized, received_ms=now_ms)
+            results = await asyncio.gather(
+                *(self._start(fn, normalized, user_id, internal_id) for fn in targets),
+                delivered,
+                return_exceptions=True,
+            )
+            for result in results:
+                if isinstance(result, BaseException):
+                    raise result
+            logger.info(
+                "event routed",
+                extra={
+                    "event_name": normalized["name"],
+                    "event_id": internal_id,
+                    "functions": [fn.id for fn in targets],
+                },
+            )
+
+        return _Routed(ordered=any(fn.flow_control for fn in targets), run=run)
 
     async def _start(
         self, fn: _models.FunctionSpec, event: dict[str, Any], user_id: str, internal_id: str
@@ -160,14 +225,86 @@ class EventRouter:
             await asyncio.sleep(0.1)
         return {"started": False, "skip": None}
 
-    async def _deliver(self, event: dict[str, Any], *, received_ms: int) -> None:
-        """Hand the event to the runs waiting for its name, if any wait."""
-        handle = self._client.get_workflow_handle(
-            f"{_models.PAUSES_WORKFLOW_ID_PREFIX}{event['name']}"
-        )
+
+class _Deliveries:
+    """Hands events to their name's pause router, in the order they are put, with at most one
+    signal in flight per name: events put while one is in flight go together in the next
+    (`deliver_many`, up to `_DELIVER_MANY_BYTES`). Idle, an event is signalled at once; under
+    load, signals carry many."""
+
+    def __init__(self, client: temporalio.client.Client) -> None:
+        self._client = client
+        self._queued: dict[str, list[_Queued]] = {}
+        self._senders: set[asyncio.Task[None]] = set()
+
+    def put(self, event: dict[str, Any], *, received_ms: int) -> asyncio.Future[None]:
+        """Queue the event; the future is done once its router has it (or no router exists)."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        name = event["name"]
+        queue = self._queued.get(name)
+        if queue is None:  # no signal in flight for this name: start a sender
+            self._queued[name] = queue = []
+            sender = asyncio.create_task(self._send(name), name=f"deliver {name}")
+            self._senders.add(sender)
+            sender.add_done_callback(self._senders.discard)
+        queue.append(_Queued({"event": event, "received_ms": received_ms}, done))
+        return done
+
+    async def _send(self, name: str) -> None:
+        handle = self._client.get_workflow_handle(f"{_models.PAUSES_WORKFLOW_ID_PREFIX}{name}")
         try:
-            await handle.signal("deliver", {"event": event, "received_ms": received_ms})
-        except temporalio.service.RPCError as err:
-            if err.status != temporalio.service.RPCStatusCode.NOT_FOUND:
-                raise
-            # No run waits for this event name (the router exists only while runs wait).
+            while batch := _take(self._queued[name]):
+                payloads = [queued.payload for queued in batch]
+                try:
+                    if len(payloads) == 1:
+                        await handle.signal("deliver", payloads[0])
+                    else:
+                        await handle.signal(_models.DELIVER_MANY, payloads)
+                except temporalio.service.RPCError as err:
+                    # NOT_FOUND: no run waits for this event name (a router exists only then).
+                    if err.status != temporalio.service.RPCStatusCode.NOT_FOUND:
+                        _settle(batch, err)
+                        continue
+                except BaseException as err:
+                    _settle(batch, err)
+                    raise
+                _settle(batch, None)
+        finally:
+            _settle(self._queued.pop(name), asyncio.CancelledError())  # left only if cancelled
+
+
+@dataclasses.dataclass
+class _Queued:
+    payload: dict[str, Any]  # {event, received_ms}
+    done: asyncio.Future[None]
+
+    @functools.cached_property
+    def size(self) -> int:
+        """The event's JSON bytes (measured only when several events wait for one signal)."""
+        return len(json.dumps(self.payload["event"], separators=(",", ":"), ensure_ascii=False).encode())
+
+
+def _take(queue: list[_Queued]) -> list[_Queued]:
+    """Remove and return the queue's head: the events the next signal carries."""
+    if len(queue) <= 1:
+        batch = queue[:]
+        queue.clear()
+        return batch
+    count, size = 0, 0
+    while count < len(queue) and (count == 0 or size + queue[count].size <= _DELIVER_MANY_BYTES):
+        size += queue[count].size
+        count += 1
+    batch = queue[:count]
+    del queue[:count]
+    return batch
+
+
+def _settle(batch: list[_Queued], error: BaseException | None) -> None:
+    for queued in batch:
+        done = queued.done
+        if done.done():
+            continue
+        if error is None:
+            done.set_result(None)
+        else:
+            done.set_exception(error)

@@ -3,7 +3,8 @@
 InngestApp (id `inngest-app:<app_id>`): holds an app's synced function set in its memo.
 InngestPauses (id `inngest-pauses:<event name>`): exists while runs wait for that event name. Runs
 register a pause (signal-with-start `register`) before they wait; every accepted event with that
-name is signalled here (`deliver`). Matching happens synchronously in the signal handler, so the
+name is signalled here (`deliver`, or `deliver_many` for several at once, in order); the runs an
+event resumes are signalled from a local activity. Matching happens synchronously in the signal handler, so the
 order of this workflow's history decides: an event delivered after a registration reaches it; an
 event received before the pause was created never matches it (Inngest's rule).
 """
@@ -15,12 +16,19 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from . import _expressions, _models
     from ._pause_index import PauseIndex
 
 CONTINUE_AS_NEW_AFTER = 500  # delivered events per run of the pause router
+_WAKE_FROM_ACTIVITY = "wake-runs-from-local-activity"  # patch id: wake-ups were external signals
+_WAKE_TIMEOUT = timedelta(minutes=1)
+_WAKE_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=30), maximum_attempts=12
+)
 
 
 @workflow.defn(name=_models.APP_WORKFLOW)
@@ -125,6 +133,18 @@ class PausesWorkflow:
 
     @workflow.signal(name="deliver")
     async def deliver(self, payload: dict[str, Any]) -> None:
+        """payload: {event, received_ms}."""
+        await self._wake([(payload["event"], self._match(payload))])
+
+    @workflow.signal(name=_models.DELIVER_MANY)
+    async def deliver_many(self, payloads: list[dict[str, Any]]) -> None:
+        """Several `deliver` payloads at once, matched in their order (one signal instead of many
+        when events of this name arrive faster than signals return)."""
+        await self._wake([(payload["event"], self._match(payload)) for payload in payloads])
+
+    def _match(self, payload: dict[str, Any]) -> list[dict[str, Any]]:
+        """The pauses this event resumes, taken out of the router before any await: the order of
+        this workflow's history decides matching."""
         event, received_ms = payload["event"], payload["received_ms"]
         self._delivered += 1
         matched = []
@@ -149,13 +169,47 @@ class PausesWorkflow:
                     ok = False
                 if not ok:
                     continue
-            self._remove(key)  # decided before any await: history order decides matching
+            self._remove(key)
             matched.append(pause)
-        for pause in matched:
-            handle = workflow.get_external_workflow_handle(pause["run_id"])
+        return matched
+
+    async def _wake(self, woken: list[tuple[dict[str, Any], list[dict[str, Any]]]]) -> None:
+        """Signal the runs each (event, matched pauses) resumes."""
+        wakes = [
+            {"event": event, "runs": [{"run_id": p["run_id"], "step": p["step"]} for p in matched]}
+            for event, matched in woken
+            if matched
+        ]
+        if not wakes:
+            return
+        if workflow.patched(_WAKE_FROM_ACTIVITY):
+            # The runs are signalled from a local activity: no command, no history event and no
+            # extra workflow task per woken run here (external signals made this one workflow
+            # the bottleneck of bulk wake-ups).
+            count = sum(len(w["runs"]) for w in wakes)
             try:
-                await handle.signal(_models.SIGNAL_EVENT, {"step": pause["step"], "event": event})
-            except Exception as err:  # the run is gone (finished, cancelled): nothing to wake
-                workflow.logger.info(
-                    "waiting run is gone: %s", err, extra={"run_id": pause["run_id"]}
+                await workflow.execute_local_activity(
+                    _models.WAKE_RUNS,
+                    wakes,
+                    start_to_close_timeout=_WAKE_TIMEOUT,
+                    retry_policy=_WAKE_RETRY,
+                    summary=f"wake {count} run(s)",
                 )
+            except ActivityError as err:  # Temporal refused the signals for minutes
+                workflow.logger.error(
+                    "could not wake runs: %s",
+                    err,
+                    extra={"run_ids": [r["run_id"] for w in wakes for r in w["runs"]]},
+                )
+            return
+        for wake in wakes:  # histories recorded before the local activity
+            for run in wake["runs"]:
+                handle = workflow.get_external_workflow_handle(run["run_id"])
+                try:
+                    await handle.signal(
+                        _models.SIGNAL_EVENT, {"step": run["step"], "event": wake["event"]}
+                    )
+                except Exception as err:  # the run is gone (finished, cancelled): nothing to wake
+                    workflow.logger.info(
+                        "waiting run is gone: %s", err, extra={"run_id": run["run_id"]}
+                    )

@@ -36,7 +36,8 @@ async def test_system_workflow_histories_replay_inside_the_sandbox(stack: Stack)
     key = uuid.uuid4().hex[:10]
     (waiter,) = await stack.runs((await stack.send({"name": "cases/wait-key", "data": {"key": key}}))[0])
     await stack.wait_history_event(waiter["run_id"], what="the run to wait")
-    await stack.send({"name": "cases/key-arrived", "data": {"key": key, "n": 7}})
+    # Several at once: the router gets them in one `deliver_many` signal, matched in order.
+    await stack.send([{"name": "cases/key-arrived", "data": {"key": key, "n": n}} for n in (7, 8, 9)])
     assert 7 == (await stack.finished_run(waiter["run_id"]))["output"]
     for name in ("cases/throttled", "cases/prioritized"):
         run = await stack.run_event(name, {"key": key, "label": "x", "priority": 0})
@@ -49,6 +50,10 @@ async def test_system_workflow_histories_replay_inside_the_sandbox(stack: Stack)
     assert set(types) <= {
         h.events[0].workflow_execution_started_event_attributes.workflow_type.name for h in histories
     }
+    signals = {
+        e.workflow_execution_signaled_event_attributes.signal_name for h in histories for e in h.events
+    }
+    assert {"register", "deliver_many"} <= signals, signals
     replayer = temporalio.worker.Replayer(
         workflows=[AppWorkflow, PausesWorkflow, SemaphoreWorkflow, ThrottleWorkflow],
         workflow_runner=sandboxed_runner(),
