@@ -11,6 +11,7 @@ event received before the pause was created never matches it (Inngest's rule).
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from datetime import timedelta
 from typing import Any
@@ -25,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
 
 CONTINUE_AS_NEW_AFTER = 500  # delivered events per run of the pause router
 _WAKE_FROM_ACTIVITY = "wake-runs-from-local-activity"  # patch id: wake-ups were external signals
+_EXPIRY_TIMER_KEPT = "expiry-timer-kept"  # patch id: the expiry timer was restarted on every change
 _WAKE_TIMEOUT = timedelta(minutes=1)
 _WAKE_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=30), maximum_attempts=12
@@ -85,15 +87,45 @@ class PausesWorkflow:
 
     @workflow.run
     async def run(self, state: PausesState) -> None:
+        if not workflow.patched(_EXPIRY_TIMER_KEPT):
+            return await self._run_restarting_timer()
+        # One expiry timer, replaced only when a pause expires sooner than it fires: restarting it
+        # on every register and deliver cost two history events and two timer operations each.
+        timer: asyncio.Task[None] | None = None
+        timer_at = 0
         while True:
-            self._expire()
+            if await self._closing():
+                return
+            soonest = self._soonest_ms()
+            if timer is None or timer.done() or soonest < timer_at:
+                if timer is not None and not timer.done():
+                    timer.cancel()
+                delay_ms = max(soonest - self._now_ms(), 1000)
+                timer_at = self._now_ms() + delay_ms
+                timer = asyncio.create_task(asyncio.sleep(delay_ms / 1000))
+            count, delivered, fired = len(self._pauses), self._delivered, timer
+            await workflow.wait_condition(
+                lambda: len(self._pauses) != count or self._delivered != delivered or fired.done()
+            )
+
+    async def _closing(self) -> bool:
+        """Drop expired pauses; True once none is left, continue-as-new when history is long."""
+        self._expire()
+        if not self._pauses:
+            await workflow.wait_condition(workflow.all_handlers_finished)
             if not self._pauses:
-                await workflow.wait_condition(workflow.all_handlers_finished)
-                if not self._pauses:
-                    return
-            if self._delivered >= CONTINUE_AS_NEW_AFTER or workflow.info().is_continue_as_new_suggested():
-                await workflow.wait_condition(workflow.all_handlers_finished)
-                workflow.continue_as_new(PausesState(list(self._pauses.values())))
+                return True
+        if self._delivered >= CONTINUE_AS_NEW_AFTER or workflow.info().is_continue_as_new_suggested():
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            workflow.continue_as_new(PausesState(list(self._pauses.values())))
+        return False
+
+    async def _run_restarting_timer(self) -> None:
+        """The loop histories recorded before `_EXPIRY_TIMER_KEPT` replay: a new expiry timer on
+        every change."""
+        while True:
+            if await self._closing():
+                return
             count, delivered = len(self._pauses), self._delivered
             try:
                 await workflow.wait_condition(
@@ -111,11 +143,13 @@ class PausesWorkflow:
         for key in [k for k, p in self._pauses.items() if p["expires_ms"] <= now]:
             self._remove(key)
 
+    def _soonest_ms(self) -> int:
+        return min(p["expires_ms"] for p in self._pauses.values())
+
     def _next_expiry(self) -> timedelta | None:
         if not self._pauses:
             return None
-        soonest = min(p["expires_ms"] for p in self._pauses.values())
-        return timedelta(milliseconds=max(soonest - self._now_ms(), 1000))
+        return timedelta(milliseconds=max(self._soonest_ms() - self._now_ms(), 1000))
 
     @workflow.query(name="pauses")
     def pauses(self) -> list[str]:

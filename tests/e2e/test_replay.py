@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import pytest
+import temporalio.client
 import temporalio.worker
 from e2e_support import Stack
+from temporalio.api.enums.v1 import EventType
 
 from temporal_worker import _models
 from temporal_worker._limits import SemaphoreWorkflow, ThrottleWorkflow
@@ -62,6 +65,20 @@ async def test_system_workflow_histories_replay_inside_the_sandbox(stack: Stack)
     for history in histories:
         result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
         assert result.replay_failure is None, history.workflow_id
+
+
+async def test_a_pause_router_history_of_the_previous_release_replays() -> None:
+    # Recorded by the release before the router kept one expiry timer and woke runs from a local
+    # activity (three registers, a deliver that woke a run, one that matched nothing, two
+    # unregisters): routers running at an upgrade must go on replaying (workflow.patched).
+    recorded = Path(__file__).parent / "histories" / "pause-router-87d7e05.json"
+    history = temporalio.client.WorkflowHistory.from_json("inngest-pauses:cases/key-arrived", recorded.read_text())
+    kinds = {e.event_type for e in history.events}
+    assert EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED in kinds
+    assert EventType.EVENT_TYPE_MARKER_RECORDED not in kinds  # no patch marker, no local activity
+    replayer = temporalio.worker.Replayer(workflows=[PausesWorkflow], workflow_runner=sandboxed_runner())
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is None, result.replay_failure
 
 
 async def test_function_finished_event_is_emitted(stack: Stack) -> None:

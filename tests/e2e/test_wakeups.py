@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 
 import pytest
-from e2e_support import Stack, extra_process_stack
+import temporalio.client
+import temporalio.service
+from e2e_support import Stack, eventually, extra_process_stack
+from temporalio.api.enums.v1 import EventType
 
 pytestmark = pytest.mark.temporal
 
@@ -29,3 +33,56 @@ async def test_waits_resume_with_two_gateway_processes(stack: Stack, tmp_path) -
         await asyncio.gather(*(resume(i, k, r) for i, (k, r) in enumerate(zip(keys, runs))))
         results = [await stack.finished_run(r) for r in runs]
         assert list(range(20)) == [r["output"] for r in results]
+
+
+
+async def test_the_pause_router_starts_no_timer_for_a_pause_that_expires_after_its_timer(
+    stack: Stack,
+) -> None:
+    # Four runs wait 30 s for doc/approved, one after another: the first pause sets the router's
+    # expiry timer; the later ones expire after it fires, so they add no timer (restarting it on
+    # every change cost two history events each).
+    router = stack.client.get_workflow_handle("inngest-pauses:doc/approved")
+    run_ids = []
+    for _ in range(4):
+        data = {"doc_id": uuid.uuid4().hex, "quoted": True}
+        (run,) = await stack.runs((await stack.send({"name": "cases/wait-doc", "data": data}))[0])
+        await stack.wait_history_event(run["run_id"], what="the run to wait for doc/approved")
+        run_ids.append(run["run_id"])
+    for run_id in run_ids:
+        r = await stack.http.delete(f"/v1/runs/{run_id}")
+        assert r.status_code == 200, r.text
+        assert (await stack.finished_run(run_id))["status"] == "Cancelled"
+
+    async def pauses_gone() -> bool:
+        try:
+            keys = await router.query("pauses")
+        except (temporalio.service.RPCError, temporalio.client.WorkflowQueryFailedError):
+            return True  # the router ended: it held nothing else
+        return not any(k.split("/")[0] in run_ids for k in keys)
+
+    await eventually(pauses_gone, timeout=10, what="the cancelled runs' pauses to leave the router")
+    ours = timers = 0
+    async for event in router.fetch_history_events():
+        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
+            attrs = event.workflow_execution_signaled_event_attributes
+            if attrs.signal_name == "register":
+                ours += json.loads(attrs.input.payloads[0].data)["run_id"] in run_ids
+        timers += event.event_type == EventType.EVENT_TYPE_TIMER_STARTED
+    assert ours == 4, ours
+    assert timers <= 2, timers  # was one per register and unregister
+
+
+async def test_the_pause_router_ends_once_its_pauses_expire(stack: Stack) -> None:
+    # cases/wait-timeout waits 1 s for cases/never, which nothing sends: the router's expiry timer
+    # drops the pause, and a router with no pause left ends.
+    (run,) = await stack.runs((await stack.send({"name": "cases/wait-timeout", "data": {"key": "x"}}))[0])
+    done = await stack.finished_run(run["run_id"])
+    assert done["status"] == "Completed", done
+    router = stack.client.get_workflow_handle("inngest-pauses:cases/never")
+
+    async def router_ended() -> bool:
+        return (await router.describe()).status != temporalio.client.WorkflowExecutionStatus.RUNNING
+
+    await eventually(router_ended, timeout=15, what="the router to drop its expired pause and end")
+    assert (await router.describe()).status == temporalio.client.WorkflowExecutionStatus.COMPLETED
