@@ -25,6 +25,9 @@ with workflow.unsafe.imports_passed_through():
     from ._pause_index import PauseIndex
 
 CONTINUE_AS_NEW_AFTER = 500  # delivered events per run of the pause router
+# ... or history events. A continue-as-new that signals race fails its workflow task once, and the
+# retry replays the whole history (about 0.25 ms per event): a short history keeps that stall short.
+CONTINUE_AS_NEW_AFTER_EVENTS = 1000
 _WAKE_FROM_ACTIVITY = "wake-runs-from-local-activity"  # patch id: wake-ups were external signals
 _EXPIRY_TIMER_KEPT = "expiry-timer-kept"  # patch id: the expiry timer was restarted on every change
 _WAKE_TIMEOUT = timedelta(minutes=1)
@@ -94,7 +97,7 @@ class PausesWorkflow:
         timer: asyncio.Task[None] | None = None
         timer_at = 0
         while True:
-            if await self._closing():
+            if await self._closing(CONTINUE_AS_NEW_AFTER_EVENTS):
                 return
             soonest = self._soonest_ms()
             if timer is None or timer.done() or soonest < timer_at:
@@ -108,14 +111,19 @@ class PausesWorkflow:
                 lambda: len(self._pauses) != count or self._delivered != delivered or fired.done()
             )
 
-    async def _closing(self) -> bool:
+    async def _closing(self, max_events: int | None = None) -> bool:
         """Drop expired pauses; True once none is left, continue-as-new when history is long."""
         self._expire()
         if not self._pauses:
             await workflow.wait_condition(workflow.all_handlers_finished)
             if not self._pauses:
                 return True
-        if self._delivered >= CONTINUE_AS_NEW_AFTER or workflow.info().is_continue_as_new_suggested():
+        info = workflow.info()
+        if (
+            self._delivered >= CONTINUE_AS_NEW_AFTER
+            or info.is_continue_as_new_suggested()
+            or (max_events is not None and info.get_current_history_length() >= max_events)
+        ):
             await workflow.wait_condition(workflow.all_handlers_finished)
             workflow.continue_as_new(PausesState(list(self._pauses.values())))
         return False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 
 import pytest
@@ -86,3 +87,38 @@ async def test_the_pause_router_ends_once_its_pauses_expire(stack: Stack) -> Non
 
     await eventually(router_ended, timeout=15, what="the router to drop its expired pause and end")
     assert (await router.describe()).status == temporalio.client.WorkflowExecutionStatus.COMPLETED
+
+
+async def test_pauses_survive_the_routers_continue_as_new(stack: Stack) -> None:
+    # A router continues as new after 1,000 history events (or 500 delivered events), carrying its
+    # pauses: a run waiting before it still gets its event after it; a woken run that is gone
+    # (here: pauses of runs that never existed) is skipped.
+    key = uuid.uuid4().hex
+    (run,) = await stack.runs((await stack.send({"name": "cases/wait-key", "data": {"key": key}}))[0])
+    await stack.wait_history_event(run["run_id"], what="the run to wait for cases/key-arrived")
+    router = stack.client.get_workflow_handle("inngest-pauses:cases/key-arrived")
+    first_run_id = (await router.describe()).run_id
+    now_ms = int(time.time() * 1000)
+    fakes = [
+        {"run_id": f"gone-{key}-{i}", "step": "w", "expression": f'async.data.key == "{key}-{i}"',
+         "created_ms": now_ms, "expires_ms": now_ms + 120_000}
+        for i in range(1500)
+    ]
+    sent = 0
+    for pause in fakes:  # until the router has continued as new
+        await router.signal("register", pause)
+        sent += 1
+        if sent % 100 == 0 and (await router.describe()).run_id != first_run_id:
+            break
+    assert (await router.describe()).run_id != first_run_id, f"no continue-as-new after {sent} registers"
+
+    await stack.send({"name": "cases/key-arrived", "data": {"key": f"{key}-0", "n": 0}})  # wakes a gone run
+    await stack.send({"name": "cases/key-arrived", "data": {"key": key, "n": 5}})
+
+    finished = await stack.finished_run(run["run_id"])
+    assert (finished["status"], finished["output"]) == ("Completed", 5)
+    held = set(await router.query("pauses"))
+    assert f"gone-{key}-0/w" not in held
+    assert {f"{p['run_id']}/w" for p in fakes[1:sent]} <= held
+    for pause in fakes[:sent]:
+        await router.signal("unregister", pause)
