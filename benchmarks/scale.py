@@ -404,6 +404,7 @@ async def wake_breakdown(
         "activity started -> step body ran": [],
     }
     gate = asyncio.Semaphore(16)
+    per_key: dict[str, list[float]] = {}
 
     async def run_events(k: str) -> None:
         async with gate:
@@ -419,8 +420,9 @@ async def wake_breakdown(
         if k not in deliver_at or len(got) < 3:
             return
         points = [sent_at[k], deliver_at[k], got["signaled"], got["scheduled"], got["started"], resumed[k]]
-        for name, (a, b) in zip(segments, zip(points, points[1:])):
-            segments[name].append((b - a) * 1000)
+        per_key[k] = [(b - a) * 1000 for a, b in zip(points, points[1:])]
+        for name, ms in zip(segments, per_key[k]):
+            segments[name].append(ms)
 
     await asyncio.gather(*(run_events(k) for k in keys))
     return {
@@ -429,6 +431,10 @@ async def wake_breakdown(
             name: {"p50": core.percentile(v, 50), "p99": core.percentile(v, 99)}
             for name, v in segments.items()
         },
+        "slowest": [  # the three slowest, segment by segment: where a tail goes
+            {"key": k, "total_ms": sum(ms), "segments_ms": [round(m, 1) for m in ms]}
+            for k, ms in sorted(per_key.items(), key=lambda kv: -sum(kv[1]))[:3]
+        ],
         "router_workflow_tasks": len(router_wt_ms),
         "router_workflow_task_ms": {
             "p50": core.percentile(router_wt_ms, 50),
@@ -689,6 +695,8 @@ def report(result: dict[str, Any]) -> str:
             out.append(f"   where event -> resumed goes ({kind}, {bd['runs']} runs; ms p50 / p99):")
             out += [f"     {f(v['p50']):>8} / {f(v['p99']):>8}  {name}"
                     for name, v in bd["segments_ms"].items()]
+            out += [f"     slowest: {w['total_ms']:.0f} ms = {' + '.join(f(m) for m in w['segments_ms'])}"
+                    for w in bd.get("slowest", [])]
         out.append(f"   pause router workflow tasks: {wt['p50']:.1f} ms p50, {wt['p99']:.1f} ms p99, "
                    f"{wt['max']:.1f} ms max over {bd['router_workflow_tasks']} tasks")
     mem = result.get("memory")
