@@ -134,6 +134,12 @@ class Stack:
 
         await eventually(seen, interval=interval, what=what or f"history event {event_type} in {run_id}")
 
+    async def waiting_run(self, name: str, data: dict[str, Any]) -> str:
+        """Send one event that triggers one run which waits; return the run's id once it waits."""
+        (run,) = await self.runs((await self.send({"name": name, "data": data}))[0])
+        await self.wait_history_event(run["run_id"], what=f"the run {name} started to wait")
+        return run["run_id"]
+
     async def run_event(self, name: str, data: dict[str, Any], *, timeout: float = 40.0) -> dict[str, Any]:
         """Send one event that triggers exactly one function; return that run once finished."""
         (event_id,) = await self.send({"name": name, "data": data})

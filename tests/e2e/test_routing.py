@@ -61,15 +61,13 @@ async def test_events_of_one_name_in_one_request_reach_a_waiting_run_in_request_
     stack: Stack,
 ) -> None:
     key = uuid.uuid4().hex
-    (trigger,) = await stack.send({"name": "cases/wait-key", "data": {"key": key}})
-    (run,) = await stack.runs(trigger)
-    await stack.wait_history_event(run["run_id"], what="the run to wait for cases/key-arrived")
+    waiting = await stack.waiting_run("cases/wait-key", {"key": key})
 
     await stack.send(
         [{"name": "cases/key-arrived", "data": {"key": key, "n": n}} for n in range(1, 9)]
     )
 
-    finished = await stack.finished_run(run["run_id"])
+    finished = await stack.finished_run(waiting)
     assert finished["status"] == "Completed"
     assert finished["output"] == 1  # the first matching event of the request, not any other
 
@@ -133,9 +131,7 @@ async def test_large_events_of_one_name_reach_their_router_without_a_payload_sto
     # Temporal refuses a payload over 2 MiB; a request may carry 3 MiB of events of one name. Events
     # queued for one router go in signals of at most 512 KiB, so none is refused for its neighbours.
     key = uuid.uuid4().hex
-    (trigger,) = await stack.send({"name": "cases/wait-key", "data": {"key": key}})
-    (run,) = await stack.runs(trigger)
-    await stack.wait_history_event(run["run_id"], what="the run to wait for cases/key-arrived")
+    waiting = await stack.waiting_run("cases/wait-key", {"key": key})
     plain = await temporalio.client.Client.connect(stack.server.address)  # no external storage
     router = temporal_worker.EventRouter(plain, _Functions([]))  # type: ignore[arg-type]
     pad = "x" * 700_000
@@ -145,5 +141,5 @@ async def test_large_events_of_one_name_reach_their_router_without_a_payload_sto
     ids = await router.send(events)
 
     assert len(ids) == 4
-    finished = await stack.finished_run(run["run_id"])
+    finished = await stack.finished_run(waiting)
     assert (finished["status"], finished["output"]) == ("Completed", 4)

@@ -47,9 +47,7 @@ async def test_the_pause_router_starts_no_timer_for_a_pause_that_expires_after_i
     run_ids = []
     for _ in range(4):
         data = {"doc_id": uuid.uuid4().hex, "quoted": True}
-        (run,) = await stack.runs((await stack.send({"name": "cases/wait-doc", "data": data}))[0])
-        await stack.wait_history_event(run["run_id"], what="the run to wait for doc/approved")
-        run_ids.append(run["run_id"])
+        run_ids.append(await stack.waiting_run("cases/wait-doc", data))
     for run_id in run_ids:
         r = await stack.http.delete(f"/v1/runs/{run_id}")
         assert r.status_code == 200, r.text
@@ -94,8 +92,7 @@ async def test_pauses_survive_the_routers_continue_as_new(stack: Stack) -> None:
     # pauses: a run waiting before it still gets its event after it; a woken run that is gone
     # (here: pauses of runs that never existed) is skipped.
     key = uuid.uuid4().hex
-    (run,) = await stack.runs((await stack.send({"name": "cases/wait-key", "data": {"key": key}}))[0])
-    await stack.wait_history_event(run["run_id"], what="the run to wait for cases/key-arrived")
+    run_id = await stack.waiting_run("cases/wait-key", {"key": key})
     router = stack.client.get_workflow_handle("inngest-pauses:cases/key-arrived")
     first_run_id = (await router.describe()).run_id
     now_ms = int(time.time() * 1000)
@@ -115,7 +112,7 @@ async def test_pauses_survive_the_routers_continue_as_new(stack: Stack) -> None:
     await stack.send({"name": "cases/key-arrived", "data": {"key": f"{key}-0", "n": 0}})  # wakes a gone run
     await stack.send({"name": "cases/key-arrived", "data": {"key": key, "n": 5}})
 
-    finished = await stack.finished_run(run["run_id"])
+    finished = await stack.finished_run(run_id)
     assert (finished["status"], finished["output"]) == ("Completed", 5)
     held = set(await router.query("pauses"))
     assert f"gone-{key}-0/w" not in held
