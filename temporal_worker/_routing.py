@@ -81,10 +81,16 @@ class EventRouter:
         event's id (the first one wins), is routed alone, after every event before it. Each event
         name's events reach its pause router in request order.
 
+        A request's events are received together, now: each gets this instant as its receive time
+        (and as its `ts` if it has none), so a wait that begins after it never sees them, even one
+        that registers while later events of the request are still being routed (Inngest's rule;
+        it made a waiting run triggered by the same request take or miss them by timing).
+
         If routing one fails, no event after it is started; RoutingError carries the ids of the
         events before it (all routed), so a caller can tell what to re-send, and names any event
         after it that was already in flight and did start its runs.
         """
+        received_ms = int(time.time() * 1000)
         functions = await self._registry.functions()
         ids = [str(ulid.ULID()) for _ in events]
         tasks: dict[int, asyncio.Task[None]] = {}
@@ -99,7 +105,7 @@ class EventRouter:
             if failed():
                 gate.release()
                 break
-            routed = self._route_one(event, ids[index], functions)
+            routed = self._route_one(event, ids[index], functions, received_ms)
             user_id = event.get("id") or ""
             alone = routed.ordered or (bool(user_id) and user_id in seen_ids)
             seen_ids.add(user_id)
@@ -128,10 +134,13 @@ class EventRouter:
         ) from err
 
     def _route_one(
-        self, event: dict[str, Any], internal_id: str, functions: list[_models.FunctionSpec]
+        self,
+        event: dict[str, Any],
+        internal_id: str,
+        functions: list[_models.FunctionSpec],
+        now_ms: int,
     ) -> _Routed:
-        """Match one event now (its receive time is now); `run()` starts its runs and delivers it."""
-        now_ms = int(time.time() * 1000)
+        """Match one event received at `now_ms`; `run()` starts its runs and delivers it."""
         user_id = event.get("id") or ""
         normalized = normalize_event(event, internal_id=internal_id, now_ms=now_ms)
         targets = _matching.matching_functions(normalized, functions)

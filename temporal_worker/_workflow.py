@@ -150,6 +150,9 @@ class RunWorkflow:
             await self._finish("Cancelled", error={"name": "Error", "message": "function cancelled", "stack": ""})
             raise
         except _FunctionFailed as failed:
+            workflow.logger.warning(
+                "run failed: %s: %s", failed.error.get("name"), failed.error.get("message")
+            )
             await self._finish("Failed", error=failed.error)
             raise ApplicationError(
                 failed.error.get("message", ""),
@@ -373,7 +376,10 @@ class RunWorkflow:
             raise _FunctionFailed(error)
         self._fn_attempt += 1
         delay = outcome.get("retry_after_seconds") or self._backoff(self._fn_attempt)
-        workflow.logger.info("function error, retrying in %ss: %s", delay, error.get("message"))
+        workflow.logger.info(
+            "function error, retrying in %ss (attempt %d of %d): %s: %s",
+            delay, self._fn_attempt, self._config["retries"], error.get("name"), error.get("message"),
+        )
         await workflow.sleep(delay, summary=f"retry {self._fn_attempt}: {error.get('name')}")
 
     def _backoff(self, attempt: int) -> float:

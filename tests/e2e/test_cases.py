@@ -43,6 +43,8 @@ async def test_c03_invoking_missing_function_fails_promptly(stack: Stack) -> Non
     assert "Failed" == run["status"]
     assert "FunctionNotFoundError" == run["output"]["name"]
     assert "cases-no-such-fn" in run["output"]["message"]
+    log = stack.worker.log_path.read_text(errors="replace").splitlines()
+    assert any("run failed: FunctionNotFoundError" in line and run["run_id"] in line for line in log)
     (failure,) = await stack.wait_records(key, "on_failure", 1)
     assert "cases-invoke-missing" == failure["function_id"]
     await asyncio.sleep(1.0)

@@ -4,12 +4,14 @@ cannot matter, and in request order where it can (same event id, same pause rout
 from __future__ import annotations
 
 import json
+import time
 import uuid
 
 import pytest
 import temporalio.client
 import temporalio.service
 from e2e_support import Stack
+from temporalio.api.enums.v1 import EventType
 
 import temporal_worker
 from temporal_worker._matching import run_id
@@ -143,3 +145,35 @@ async def test_large_events_of_one_name_reach_their_router_without_a_payload_sto
     assert len(ids) == 4
     finished = await stack.finished_run(waiting)
     assert (finished["status"], finished["output"]) == ("Completed", 4)
+
+
+async def test_a_requests_events_are_received_at_one_instant(stack: Stack) -> None:
+    # A wait never sees an event received before it began; every event of one request is received
+    # when the request is, so a run a request triggers never takes that request's later events.
+    key = uuid.uuid4().hex
+    waiting = await stack.waiting_run("cases/wait-key", {"key": key})  # the router exists
+    before_ms = int(time.time() * 1000)
+    ids = await stack.send(
+        [{"name": "cases/key-arrived", "data": {"key": f"{key}-{n}"}} for n in range(40)]
+    )
+    after_ms = int(time.time() * 1000)
+
+    received: dict[str, tuple[int, int]] = {}
+    query = "WorkflowId = 'inngest-pauses:cases/key-arrived'"
+    async for execution in stack.client.list_workflows(query):
+        handle = stack.client.get_workflow_handle(execution.id, run_id=execution.run_id)
+        async for event in handle.fetch_history_events():
+            attrs = event.workflow_execution_signaled_event_attributes
+            if event.event_type != EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
+                continue
+            if attrs.signal_name not in ("deliver", "deliver_many"):
+                continue
+            data = json.loads(attrs.input.payloads[0].data)
+            for payload in data if isinstance(data, list) else [data]:
+                if payload["event"]["id"] in ids:
+                    received[payload["event"]["id"]] = (payload["received_ms"], payload["event"]["ts"])
+    assert set(received) == set(ids)
+    ((received_ms, ts),) = set(received.values())
+    assert before_ms <= received_ms <= after_ms and ts == received_ms
+    await stack.send({"name": "cases/key-arrived", "data": {"key": key, "n": 1}})
+    assert (await stack.finished_run(waiting))["output"] == 1
