@@ -94,15 +94,20 @@ class EventRouter:
         functions = await self._registry.functions()
         ids = [str(ulid.ULID()) for _ in events]
         tasks: dict[int, asyncio.Task[None]] = {}
+        pending: set[asyncio.Task[None]] = set()
+        failures: list[int] = []  # indexes of the events whose routing failed
         gate = asyncio.Semaphore(_CONCURRENCY)
         seen_ids: set[str] = set()
 
-        def failed() -> list[int]:
-            return [i for i, t in tasks.items() if t.done() and t.exception() is not None]
+        def done(index: int, task: asyncio.Task[None]) -> None:
+            gate.release()
+            pending.discard(task)
+            if task.cancelled() or task.exception() is not None:
+                failures.append(index)
 
         for index, event in enumerate(events):
             await gate.acquire()
-            if failed():
+            if failures:
                 gate.release()
                 break
             routed = self._route_one(event, ids[index], functions, received_ms)
@@ -110,21 +115,22 @@ class EventRouter:
             alone = routed.ordered or (bool(user_id) and user_id in seen_ids)
             seen_ids.add(user_id)
             if alone:
-                if tasks:
-                    await asyncio.wait(tasks.values())
-                if failed():
+                if pending:
+                    await asyncio.wait(set(pending))
+                if failures:
                     gate.release()
                     break
             tasks[index] = task = asyncio.create_task(routed.run())
-            task.add_done_callback(lambda _: gate.release())
+            pending.add(task)
+            task.add_done_callback(functools.partial(done, index))
             if alone:
                 await asyncio.wait([task])
-        if tasks:
-            await asyncio.wait(tasks.values())
-        if not (failures := failed()):
+        if pending:
+            await asyncio.wait(set(pending))
+        if not failures:
             return ids
         first = min(failures)
-        err = tasks[first].exception()
+        err = tasks[first].exception() if not tasks[first].cancelled() else asyncio.CancelledError()
         later = [f"event[{i}] {ids[i]}" for i in sorted(tasks) if i > first and i not in failures]
         also = f" (already in flight, routed too: {', '.join(later)})" if later else ""
         raise RoutingError(
