@@ -695,8 +695,8 @@ def report(result: dict[str, Any]) -> str:
             out.append(f"   where event -> resumed goes ({kind}, {bd['runs']} runs; ms p50 / p99):")
             out += [f"     {f(v['p50']):>8} / {f(v['p99']):>8}  {name}"
                     for name, v in bd["segments_ms"].items()]
-            out += [f"     slowest: {w['total_ms']:.0f} ms = {' + '.join(f(m) for m in w['segments_ms'])}"
-                    for w in bd.get("slowest", [])]
+            out += [f"     slowest: {s['total_ms']:.0f} ms = {' + '.join(f(m) for m in s['segments_ms'])}"
+                    for s in bd.get("slowest", [])]
         out.append(f"   pause router workflow tasks: {wt['p50']:.1f} ms p50, {wt['p99']:.1f} ms p99, "
                    f"{wt['max']:.1f} ms max over {bd['router_workflow_tasks']} tasks")
     mem = result.get("memory")
