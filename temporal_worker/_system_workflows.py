@@ -4,9 +4,9 @@ InngestApp (id `inngest-app:<app_id>`): holds an app's synced function set in it
 InngestPauses (id `inngest-pauses:<event name>`): exists while runs wait for that event name. Runs
 register a pause (signal-with-start `register`) before they wait; every accepted event with that
 name is signalled here (`deliver`, or `deliver_many` for several at once, in order); the runs an
-event resumes are signalled from a local activity. Matching happens synchronously in the signal handler, so the
-order of this workflow's history decides: an event delivered after a registration reaches it; an
-event received before the pause was created never matches it (Inngest's rule).
+event resumes are signalled from a local activity. Matching happens synchronously in the signal
+handler, so the order of this workflow's history decides: an event delivered after a registration
+reaches it; an event received before the pause was created never matches it (Inngest's rule).
 """
 
 from __future__ import annotations
