@@ -79,9 +79,11 @@ def _too_large(size: str, limit: int) -> str:
     )
 
 
-async def _route(sender: _routing.EventSender, events: list[dict[str, Any]]) -> list[str]:
+async def _route(
+    sender: _routing.EventSender, events: list[dict[str, Any]], ids: list[str] | None
+) -> list[str]:
     try:
-        ids = list(await sender.send(events))
+        ids = list(await sender.send(events, ids=ids))
     except _errors.APIError:
         raise
     except temporal_worker.RoutingError as err:
@@ -125,8 +127,10 @@ async def send_events(
         try:
             raw_events = _validate.parse_body(await read_body(request, settings.max_body_bytes))
             events, invalid = _validate.validate_events(raw_events)
+            seed = request.headers.get(_validate.EVENT_ID_SEED_HEADER)
+            ids = _validate.seeded_event_ids(seed, len(events))
             if events:
-                accepted = await _route(sender, events)
+                accepted = await _route(sender, events, ids)
             if invalid is not None:
                 raise invalid
         except (_errors.BadRequestError, _errors.PayloadTooLargeError) as err:

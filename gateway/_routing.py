@@ -18,11 +18,12 @@ from . import _errors, _settings
 class EventSender(Protocol):
     """Routes accepted events: starts matching runs and wakes waiting ones."""
 
-    async def send(self, events: list[dict[str, Any]]) -> list[str]:
+    async def send(self, events: list[dict[str, Any]], *, ids: list[str] | None = None) -> list[str]:
         """Route validated events; return their internal ids (ULIDs) in the same order.
 
         Each event is `{"name", "data", "id", "ts", "v"?, "user"?}` where `id` may be `""` and
-        `ts` may be 0 (meaning "now"). Raises on Temporal errors.
+        `ts` may be 0 (meaning "now"). `ids`, when given, are the internal ids to use (from the
+        request's event-id seed); else new ones are made. Raises on Temporal errors.
         """
         ...
 

@@ -7,8 +7,11 @@ the field and the fix.
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any, Final
+
+import ulid
 
 from . import _errors, _schemas
 
@@ -173,3 +176,36 @@ def validate_events(
         except _errors.InvalidEventError as err:
             return valid, err
     return valid, None
+
+
+EVENT_ID_SEED_HEADER: Final = "x-inngest-event-id-seed"
+
+
+def seeded_event_ids(seed: str | None, count: int) -> list[str] | None:
+    """The internal ids of a request's first `count` events from Inngest's event-id seed header
+    (`<millis>,<base64 of 10 bytes>`, sent by the SDKs), or None without one.
+
+    As Inngest does it, so that a client re-sending a request after a timeout or a 5xx gets the
+    same ids and, since run ids derive from them, starts no run twice: event i (from 1) gets the
+    ULID of time `millis` and the 10 bytes with i added to their last 4 (big-endian, wrapping).
+    """
+    if seed is None:
+        return None
+    millis_text, _, entropy_text = seed.partition(",")
+    try:
+        millis = int(millis_text)
+        entropy = base64.b64decode(entropy_text, validate=True)
+    except ValueError:
+        millis, entropy = 0, b""
+    if not 0 < millis < 2**48 or len(entropy) != 10:
+        raise _errors.BadRequestError(
+            f"header {EVENT_ID_SEED_HEADER} must be '<unix millis>,<base64 of 10 bytes>' "
+            f"(as the Inngest SDKs send it), got {seed[:100]!r}",
+            field=EVENT_ID_SEED_HEADER,
+        )
+    head, tail = entropy[:6], int.from_bytes(entropy[6:], "big")
+    time_bytes = millis.to_bytes(6, "big")
+    return [
+        str(ulid.ULID(time_bytes + head + ((tail + i) % 2**32).to_bytes(4, "big")))
+        for i in range(1, count + 1)
+    ]

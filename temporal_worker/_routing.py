@@ -72,8 +72,9 @@ class EventRouter:
         """The function registry this router matches events against."""
         return self._registry
 
-    async def send(self, events: list[dict[str, Any]]) -> list[str]:
-        """Route each event; returns the internal ids (ULIDs), in request order.
+    async def send(self, events: list[dict[str, Any]], *, ids: list[str] | None = None) -> list[str]:
+        """Route each event; returns the internal ids (ULIDs), in request order: `ids` if given
+        (one per event, e.g. from the request's event-id seed), else new ones.
 
         Events whose order cannot matter are routed concurrently, up to `_CONCURRENCY` at once:
         those whose functions have no flow control. An event that triggers a function with flow
@@ -92,7 +93,10 @@ class EventRouter:
         """
         received_ms = int(time.time() * 1000)
         functions = await self._registry.functions()
-        ids = [str(ulid.ULID()) for _ in events]
+        if ids is None:
+            ids = [str(ulid.ULID()) for _ in events]
+        elif len(ids) != len(events):
+            raise ValueError(f"{len(ids)} ids given for {len(events)} events")
         tasks: dict[int, asyncio.Task[None]] = {}
         pending: set[asyncio.Task[None]] = set()
         failures: list[int] = []  # indexes of the events whose routing failed
@@ -207,9 +211,10 @@ class EventRouter:
                 static_summary=f"{fn.name} <- {event['name']}",
             )
         except temporalio.exceptions.WorkflowAlreadyStartedError:
-            # Same event id within retention: Inngest starts no second run.
+            # Same event id within retention, or a request re-sent with its event-id seed: Inngest
+            # starts no second run.
             logger.info(
-                "duplicate event id: no new run",
+                "run exists already (repeated event id or re-sent request): no new run",
                 extra={"fn_id": fn.id, "run_id": run_id, "event_id": internal_id},
             )
 

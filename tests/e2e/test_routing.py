@@ -3,7 +3,9 @@ cannot matter, and in request order where it can (same event id, same pause rout
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 import time
 import uuid
 
@@ -177,3 +179,26 @@ async def test_a_requests_events_are_received_at_one_instant(stack: Stack) -> No
     assert before_ms <= received_ms <= after_ms and ts == received_ms
     await stack.send({"name": "cases/key-arrived", "data": {"key": key, "n": 1}})
     assert (await stack.finished_run(waiting))["output"] == 1
+
+
+async def test_a_request_re_sent_with_its_event_id_seed_answers_the_same_ids_and_starts_no_run_twice(
+    stack: Stack,
+) -> None:
+    # The Inngest SDKs (and ours) send x-inngest-event-id-seed and re-send a request after a
+    # timeout or a 5xx: the re-sent request must not start its runs again.
+    key = uuid.uuid4().hex
+    body = [{"name": "order/placed", "data": {"key": f"{key}-{n}"}} for n in range(3)]
+    seed = {"x-inngest-event-id-seed": f"{int(time.time() * 1000)},{base64.b64encode(os.urandom(10)).decode()}"}
+
+    first = await stack.http.post("/e/test", json=body, headers=seed)
+    again = await stack.http.post("/e/test", json=body, headers=seed)
+
+    assert first.status_code == again.status_code == 200, (first.text, again.text)
+    ids = first.json()["ids"]
+    assert again.json()["ids"] == ids and len(set(ids)) == 3
+    for n, event_id in enumerate(ids):
+        (run,) = await stack.runs(event_id)
+        assert (await stack.finished_run(run["run_id"]))["status"] == "Completed"
+        r = await stack.http.get(f"/v1/events/{event_id}/runs")
+        assert [run["run_id"]] == [x["run_id"] for x in r.json()["data"]]
+        assert len(stack.records_of(f"{key}-{n}")) == 1  # the function ran once

@@ -7,20 +7,21 @@ from typing import Any
 
 
 class RecordingRouter:
-    """An event router that records what it is asked to send and answers `evt-<n>` ids."""
+    """An event router that records what it is asked to send and answers the ids it is given, or
+    `evt-<n>` ids."""
 
     def __init__(self) -> None:
         self.calls: list[list[dict[str, Any]]] = []
         self.error: BaseException | None = None
         self._next = 0
 
-    async def send(self, events: list[dict[str, Any]]) -> list[str]:
+    async def send(self, events: list[dict[str, Any]], *, ids: list[str] | None = None) -> list[str]:
         self.calls.append(events)
         if self.error is not None:
             raise self.error
-        ids = [f"evt-{self._next + offset}" for offset in range(len(events))]
+        made = [f"evt-{self._next + offset}" for offset in range(len(events))]
         self._next += len(events)
-        return ids
+        return made if ids is None else ids
 
     @property
     def sent(self) -> list[dict[str, Any]]:

@@ -126,7 +126,7 @@ def test_build_router_uses_temporal_worker_public_face(monkeypatch: pytest.Monke
         def __init__(self, client: Any, registry: Registry) -> None:
             built["router"] = (client, registry)
 
-        async def send(self, events: list[dict[str, Any]]) -> list[str]:
+        async def send(self, events: list[dict[str, Any]], *, ids: list[str] | None = None) -> list[str]:
             return []
 
     fake = types.ModuleType("temporal_worker")

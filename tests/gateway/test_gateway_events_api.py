@@ -280,3 +280,25 @@ async def test_events_routing_failure_answers_ids_of_events_already_routed(
     r = await dev_http.post("/e/key", json=[{"name": "a/b"}, {"name": "a/c"}])
     assert 500 == r.status_code
     assert ["evt-a"] == r.json()["ids"]
+
+
+async def test_send_events_with_an_event_id_seed_answers_the_seeded_ids(
+    dev_http: httpx.AsyncClient, recording_router: RecordingRouter
+) -> None:
+    seed = "1743130137367,eii2YKXRVTJPuA=="  # what the Inngest SDKs send
+    events = [{"name": "app/a"}, {"name": "app/b"}]
+    first = await dev_http.post("/e/key", json=events, headers={"x-inngest-event-id-seed": seed})
+    again = await dev_http.post("/e/key", json=events, headers={"x-inngest-event-id-seed": seed})
+    assert first.status_code == 200 and first.json() == again.json()
+    assert first.json()["ids"] == gateway._validate.seeded_event_ids(seed, 2)
+
+
+async def test_send_events_with_a_malformed_seed_is_400_and_sends_nothing(
+    dev_http: httpx.AsyncClient, recording_router: RecordingRouter
+) -> None:
+    response = await dev_http.post(
+        "/e/key", json={"name": "app/a"}, headers={"x-inngest-event-id-seed": "yesterday"}
+    )
+    assert response.status_code == 400
+    assert "x-inngest-event-id-seed" in response.json()["error"]
+    assert recording_router.calls == []

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
 import pytest
+import ulid
 
 from gateway import _errors, _validate
 
@@ -168,3 +170,33 @@ def test_validate_events_stops_at_first_invalid_event() -> None:
 def test_validate_events_all_valid_has_no_error() -> None:
     valid, error = _validate.validate_events([{"name": "a"}, {"name": "b"}])
     assert (2, None) == (len(valid), error)
+
+
+def _seed(millis: int, entropy: bytes) -> str:
+    return f"{millis},{base64.b64encode(entropy).decode()}"
+
+
+def test_seeded_event_ids_follow_inngests_derivation() -> None:
+    # ULID = 48-bit millis + the 10 seed bytes, event i (from 1) adding i to their last 4 bytes.
+    entropy = bytes(range(6)) + (2**32 - 2).to_bytes(4, "big")  # the index wraps past 2**32
+    ids = _validate.seeded_event_ids(_seed(1_743_130_137_367, entropy), 3)
+    assert ids is not None and len(ids) == 3
+    raw = [ulid.ULID.from_str(i).bytes for i in ids]
+    assert all(r[:6] == (1_743_130_137_367).to_bytes(6, "big") and r[6:12] == entropy[:6] for r in raw)
+    assert [int.from_bytes(r[12:], "big") for r in raw] == [2**32 - 1, 0, 1]
+    assert ids == _validate.seeded_event_ids(_seed(1_743_130_137_367, entropy), 3)  # a re-send: same ids
+
+
+def test_no_seed_header_means_new_ids() -> None:
+    assert _validate.seeded_event_ids(None, 2) is None
+
+
+@pytest.mark.parametrize(
+    "seed",
+    ["", "123", "abc,AAAAAAAAAAAAAA==", "0,AAAAAAAAAAAAAA==", "1743130137367,AAAA", "1743130137367,not base64!"],
+)
+def test_a_malformed_seed_header_is_refused_naming_it(seed: str) -> None:
+    with pytest.raises(_errors.BadRequestError) as info:
+        _validate.seeded_event_ids(seed, 1)
+    assert info.value.field == "x-inngest-event-id-seed"
+    assert "'<unix millis>,<base64 of 10 bytes>'" in str(info.value)
