@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime
 import logging
 import os
+import secrets
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -193,7 +195,10 @@ class Inngest:
             wire.setdefault("ts", now_ms)
             body.append(wire)
         url = f"{self.event_api_origin}/e/{self._event_key_or_raise()}"
-        headers = {"content-type": "application/json"}
+        # The gateway derives the events' ids from this seed, as Inngest does: a re-send after a
+        # timeout or a 5xx gets the same ids and starts no run twice.
+        seed = f"{now_ms},{base64.b64encode(secrets.token_bytes(10)).decode()}"
+        headers = {"content-type": "application/json", const.EVENT_ID_SEED_HEADER: seed}
         if self.env:
             headers["x-inngest-env"] = self.env
         return url, body, headers

@@ -20,6 +20,7 @@ class EnvKey(str, enum.Enum):
 
 DEFAULT_ORIGIN: Final = "http://127.0.0.1:8288"  # the gateway, on Inngest's dev port
 DEV_EVENT_KEY: Final = "NO_EVENT_KEY_SET"  # what Inngest SDKs send in dev mode without a key
+EVENT_ID_SEED_HEADER: Final = "x-inngest-event-id-seed"  # "<millis>,<base64 of 10 bytes>" per send
 
 
 class EmptySentinel:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime
 import http.server
 import json
@@ -466,6 +467,11 @@ async def test_client_send_retries_5xx(event_api: EventAPI) -> None:
     assert ["id-5-0"] == client.send_sync(one_event())
     assert 5 == len(event_api.requests)
     assert 1 == len({json.dumps(r["body"]) for r in event_api.requests[:3]})  # the same body each time
+    # ... and the same event-id seed, so the gateway answers the same ids and starts no run twice
+    seeds = [r["headers"]["x-inngest-event-id-seed"] for r in event_api.requests]
+    assert seeds[0] == seeds[1] == seeds[2] and seeds[3] == seeds[4] and seeds[0] != seeds[3]
+    millis, entropy = seeds[0].split(",")
+    assert abs(int(millis) - time.time() * 1000) < 60_000 and len(base64.b64decode(entropy)) == 10
 
 
 def test_client_send_gives_up_after_five_5xx(event_api: EventAPI) -> None:
