@@ -206,7 +206,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "bridge":
         return _run_bridge(args)
     if args.command == "apps":
-        return asyncio.run(_apps_main(args))
+        code = asyncio.run(_apps_main(args))
+        # A short command that used a Temporal client can die in interpreter finalization
+        # ("Fatal Python error: PyGILState_Release", temporalio/sdk-python#300: the client's
+        # native threads outlive the event loop). Nothing is left to clean up: exit at once.
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
     return _run_gateway(args)
 
 
