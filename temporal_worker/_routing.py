@@ -166,7 +166,7 @@ class EventRouter:
             for result in results:
                 if isinstance(result, BaseException):
                     raise result
-            logger.info(
+            logger.debug(  # the gateway logs each request's events at INFO ("events accepted")
                 "event routed",
                 extra={
                     "event_name": normalized["name"],

@@ -377,7 +377,7 @@ class RunWorkflow:
         self._fn_attempt += 1
         delay = outcome.get("retry_after_seconds") or self._backoff(self._fn_attempt)
         workflow.logger.info(
-            "function error, retrying in %ss (attempt %d of %d): %s: %s",
+            "function error, retrying in %ss (retry %d of %d): %s: %s",
             delay, self._fn_attempt, self._config["retries"], error.get("name"), error.get("message"),
         )
         await workflow.sleep(delay, summary=f"retry {self._fn_attempt}: {error.get('name')}")
