@@ -80,10 +80,10 @@ def _too_large(size: str, limit: int) -> str:
 
 
 async def _route(
-    sender: _routing.EventSender, events: list[dict[str, Any]], ids: list[str] | None
+    sender: _routing.EventSender, events: list[dict[str, Any]], seeded: list[str] | None
 ) -> list[str]:
     try:
-        ids = list(await sender.send(events, ids=ids))
+        ids = list(await sender.send(events, ids=seeded))
     except _errors.APIError:
         raise
     except temporal_worker.RoutingError as err:
@@ -128,9 +128,9 @@ async def send_events(
             raw_events = _validate.parse_body(await read_body(request, settings.max_body_bytes))
             events, invalid = _validate.validate_events(raw_events)
             seed = request.headers.get(_validate.EVENT_ID_SEED_HEADER)
-            ids = _validate.seeded_event_ids(seed, len(events))
+            seeded = _validate.seeded_event_ids(seed, len(events))
             if events:
-                accepted = await _route(sender, events, ids)
+                accepted = await _route(sender, events, seeded)
             if invalid is not None:
                 raise invalid
         except (_errors.BadRequestError, _errors.PayloadTooLargeError) as err:

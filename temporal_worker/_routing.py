@@ -148,16 +148,16 @@ class EventRouter:
         event: dict[str, Any],
         internal_id: str,
         functions: list[_models.FunctionSpec],
-        now_ms: int,
+        received_ms: int,
     ) -> _Routed:
-        """Match one event received at `now_ms`; `run()` starts its runs and delivers it."""
+        """Match one event received at `received_ms`; `run()` starts its runs and delivers it."""
         user_id = event.get("id") or ""
-        normalized = normalize_event(event, internal_id=internal_id, now_ms=now_ms)
+        normalized = normalize_event(event, internal_id=internal_id, now_ms=received_ms)
         targets = _matching.matching_functions(normalized, functions)
 
         async def run() -> None:
             # Queued for its pause router now, before any later event of the request.
-            delivered = self._deliveries.put(normalized, received_ms=now_ms)
+            delivered = self._deliveries.put(normalized, received_ms=received_ms)
             results = await asyncio.gather(
                 *(self._start(fn, normalized, user_id, internal_id) for fn in targets),
                 delivered,
