@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import sys
 from typing import Any, Final
 
 import ulid
@@ -50,6 +51,11 @@ def parse_body(body: bytes) -> list[Any]:
     except UnicodeDecodeError as err:
         raise _errors.BadRequestError(f"request body is not UTF-8 JSON: {err}") from None
     except ValueError as err:  # json.JSONDecodeError is a ValueError
+        if "integer string conversion" in str(err):  # Python's guard against huge integers
+            raise _errors.BadRequestError(
+                f"request body holds an integer of more than {sys.get_int_max_str_digits()} digits:"
+                " send such numbers as strings"
+            ) from None
         raise _errors.BadRequestError(f"request body is not valid JSON: {err}") from None
     except RecursionError:
         raise _errors.BadRequestError("request body is nested too deeply") from None
@@ -95,6 +101,14 @@ def validate_event(raw: Any, index: int) -> dict[str, Any]:
         raise _invalid(index, "name", f"must be a string, got {json_type(name)}")
     if not name.strip():
         raise _invalid(index, "name", 'must not be empty: use a name such as "app/user.created"')
+    control = next((char for char in name if char < " " or char == "\x7f"), None)
+    if control is not None:
+        raise _invalid(
+            index,
+            "name",
+            f"{name!r} holds the control character {control!r}: event names are printable text"
+            ' such as "app/user.created"',
+        )
     if len(name) > _schemas.MAX_EVENT_NAME_LENGTH:
         raise _invalid(
             index,

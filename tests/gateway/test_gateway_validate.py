@@ -33,6 +33,8 @@ def test_parse_body_array_is_kept() -> None:
         (b'"text"', "must be an event object or an array of events, got string"),
         (b"42", "got integer"),
         (b"null", "got null"),
+        (b'{"name": "a", "data": {"n": ' + b"1" * 5000 + b"}}",
+         "request body holds an integer of more than 4300 digits: send such numbers as strings"),
         (b"[" * 100_000 + b"]" * 100_000, "request body is"),
     ],
 )
@@ -124,6 +126,8 @@ TS_SECONDS = (
         ({"name": ""}, "event[3].name", "must not be empty"),
         ({"name": "  "}, "event[3].name", "must not be empty"),
         ({"name": "a" * 513}, "event[3].name", "is 513 characters long; the limit is 512"),
+        ({"name": "a\x00b"}, "event[3].name", "'a\\x00b' holds the control character '\\x00'"),
+        ({"name": "app/x\n"}, "event[3].name", "'app/x\\n' holds the control character '\\n'"),
         ({"name": "inngest/fn.failed"}, "event[3].name", '"inngest/fn.failed" is reserved'),
         ({"name": "Inngest/Anything"}, "event[3].name", '"Inngest/Anything" is reserved'),
         ({"name": "a", "data": [1]}, "event[3].data", "must be a JSON object, got list"),
