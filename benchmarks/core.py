@@ -56,6 +56,7 @@ import temporalio.client  # noqa: E402
 import temporalio.common  # noqa: E402
 import temporalio.service  # noqa: E402
 import temporalio.worker  # noqa: E402
+from temporalio.api.enums.v1 import EventType  # noqa: E402
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner  # noqa: E402
 
 import baseline  # noqa: E402
@@ -499,6 +500,9 @@ class EventSample:
     accept_ms: float  # POST /e answered, or start_workflow returned
     first_step_ms: float  # send -> first step's stamp
     event_id: str | None = None  # ours: the id the gateway answered
+    workflow_id: str = ""
+    sent: float = 0.0  # time.time() at the send
+    first_stamp: float = 0.0  # the first step body's time.time()
 
 
 async def event_ours(stack: Stack) -> EventSample:
@@ -517,7 +521,9 @@ async def event_ours(stack: Stack) -> EventSample:
         LATENCY_FN_STEPS,
         f"our run {workflow_id}",
     )
-    return EventSample((accepted - t0) * 1000, (stamps[0] - t0) * 1000, event_id)
+    return EventSample(
+        (accepted - t0) * 1000, (stamps[0] - t0) * 1000, event_id, workflow_id, t0, stamps[0]
+    )
 
 
 async def event_baseline(stack: Stack) -> EventSample:
@@ -530,7 +536,34 @@ async def event_baseline(stack: Stack) -> EventSample:
     )
     accepted = time.time()
     stamps = _check_stamps(await handle.result(), LATENCY_FN_STEPS, f"baseline run {handle.id}")
-    return EventSample((accepted - t0) * 1000, (stamps[0] - t0) * 1000)
+    return EventSample(
+        (accepted - t0) * 1000, (stamps[0] - t0) * 1000, None, handle.id, t0, stamps[0]
+    )
+
+
+# Where event -> first step goes, from each run's history (server time, same machine's clock).
+SEGMENTS = (
+    ("send -> run started", None, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED),
+    ("run started -> first workflow task picked up",
+     EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED),
+    ("first workflow task (worker, until completed)",
+     EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED, EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED),
+    ("completed -> step body runs", EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, None),
+)
+
+
+async def segments_ms(client: temporalio.client.Client, sample: EventSample) -> list[float]:
+    """The sample's event -> first step split into SEGMENTS (ms each)."""
+    first: dict[int, float] = {}
+    async for event in client.get_workflow_handle(sample.workflow_id).fetch_history_events():
+        first.setdefault(event.event_type, event.event_time.ToMicroseconds() / 1e6)
+        if EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED in first:
+            break
+    return [
+        ((first[end] if end is not None else sample.first_stamp)
+         - (first[begin] if begin is not None else sample.sent)) * 1000
+        for _, begin, end in SEGMENTS
+    ]
 
 
 async def wait_gateway_routes(stack: Stack) -> None:
@@ -593,6 +626,11 @@ async def bench_events(stack: Stack, count: int) -> dict[str, Any]:
             "accept_p50_ms": percentile(accept, 50),
             "accept_p99_ms": percentile(accept, 99),
             "samples": [dataclasses.asdict(s) for s in got],
+        }
+    for side, got in samples.items():
+        split = [await segments_ms(stack.client, s) for s in got]
+        out[side]["segments_p50_ms"] = {
+            name: percentile([row[i] for row in split], 50) for i, (name, _, _) in enumerate(SEGMENTS)
         }
     handler = gateway_handler_ms(stack.gateway.log_path, [s.event_id for s in samples["ours"]])
     out["ours"]["gateway_handler_p50_ms"] = percentile(handler, 50)
@@ -703,6 +741,11 @@ def report(result: dict[str, Any]) -> str:
                 ["accepted p99 ms", _f(o["accept_p99_ms"]), _f(b["accept_p99_ms"]), ""],
                 ["  gateway handler p50 / p99 ms",
                  f"{_f(o['gateway_handler_p50_ms'])} / {_f(o['gateway_handler_p99_ms'])}", "", ""],
+                *(
+                    [f"  p50 {name} ms", _f(o["segments_p50_ms"][name], 2),
+                     _f(b["segments_p50_ms"][name], 2), ""]
+                    for name, _, _ in SEGMENTS
+                ),
             ],
         )
     )
