@@ -199,8 +199,22 @@ async def _handle_validation_error(request: fastapi.Request, exc: Exception) -> 
     return _json(400, body)
 
 
+async def _handle_unexpected(request: fastapi.Request, exc: Exception) -> fastapi.Response:
+    # Starlette still logs nothing for a handled exception: the traceback goes to our log here.
+    logger.error(
+        "request failed unexpectedly",
+        extra={"path": request.url.path, "method": request.method},
+        exc_info=exc,
+    )
+    message = f"internal error while answering {request.method} {request.url.path}: " + (
+        f"{type(exc).__name__}: {exc}"[:300]
+    )
+    return _json(500, {"error": message, "status": 500})
+
+
 def install_exception_handlers(app: fastapi.FastAPI) -> None:
-    """Answer `APIError` and FastAPI's own errors with Inngest-shaped JSON."""
+    """Answer `APIError`, FastAPI's own errors and any unexpected one with Inngest-shaped JSON."""
+    app.add_exception_handler(Exception, _handle_unexpected)
     app.add_exception_handler(APIError, _handle_api_error)
     app.add_exception_handler(starlette.exceptions.HTTPException, _handle_http_exception)
     app.add_exception_handler(fastapi.exceptions.RequestValidationError, _handle_validation_error)

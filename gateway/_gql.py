@@ -23,7 +23,7 @@ import temporalio.client
 import temporalio.exceptions
 import temporalio.service
 
-from . import _auth, _deps, _runs
+from . import _auth, _deps, _errors, _runs
 
 router = fastapi.APIRouter(tags=["sdk"], include_in_schema=False)
 
@@ -198,9 +198,18 @@ async def gql(
     request: fastapi.Request, settings: _deps.SettingsDep, client: _deps.TemporalDep
 ) -> dict[str, Any]:
     _auth.check_bearer(request.headers.get("authorization"), settings)
-    body = await request.json()
+    try:
+        body = json.loads(await request.body())
+    except ValueError as err:
+        raise _errors.BadRequestError(f"request body is not valid JSON: {err}") from None
+    if not isinstance(body, dict):
+        raise _errors.BadRequestError(
+            'request body must be a JSON object {"query": "...", "variables": {...}}'
+        )
     query = str(body.get("query") or "")
     variables = body.get("variables") or {}
+    if not isinstance(variables, dict):
+        raise _errors.BadRequestError("variables must be a JSON object", field="variables")
     data: dict[str, Any] = {}
     errors = []
     for field, raw_args in _ROOT.findall(query):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import sys
 from typing import Any, Final
 
@@ -19,6 +20,9 @@ from . import _errors, _schemas
 TS_MIN_MS: Final = 315_532_800_000  # 1980-01-01T00:00:00Z
 TS_MAX_MS: Final = 4_102_444_800_000  # 2100-01-01T00:00:00Z
 RESERVED_PREFIX: Final = "inngest/"
+# Nesting levels of an event's `data` (and `user`). Real payloads are shallow; Temporal's payload
+# conversion and the REST API's serializer fail some 300-500 levels down, after the run started.
+MAX_DATA_DEPTH: Final = 100
 
 _JSON_TYPE_NAMES: Final = {
     dict: "object",
@@ -40,6 +44,17 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+class _OutOfRange(Exception):
+    """A JSON number too large for a 64-bit float (Python would make it infinity)."""
+
+
+def _parse_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise _OutOfRange(text)
+    return value
+
+
 def parse_body(body: bytes) -> list[Any]:
     """Decode a request body into the list of raw events it carries (one object or an array)."""
     if not body.strip():
@@ -47,7 +62,12 @@ def parse_body(body: bytes) -> list[Any]:
             "request body is empty: send one event object or a JSON array of events"
         )
     try:
-        decoded = json.loads(body, parse_constant=_reject_constant)
+        decoded = json.loads(body, parse_constant=_reject_constant, parse_float=_parse_float)
+    except _OutOfRange as err:
+        raise _errors.BadRequestError(
+            f"request body holds the number {str(err)[:40]}, beyond the range of a 64-bit float"
+            " (it would become infinity): send such numbers as strings"
+        ) from None
     except UnicodeDecodeError as err:
         raise _errors.BadRequestError(f"request body is not UTF-8 JSON: {err}") from None
     except ValueError as err:  # json.JSONDecodeError is a ValueError
@@ -58,7 +78,10 @@ def parse_body(body: bytes) -> list[Any]:
             ) from None
         raise _errors.BadRequestError(f"request body is not valid JSON: {err}") from None
     except RecursionError:
-        raise _errors.BadRequestError("request body is nested too deeply") from None
+        raise _errors.BadRequestError(
+            f"request body is nested too deeply: an event's data may be nested {MAX_DATA_DEPTH}"
+            " levels deep"
+        ) from None
     if isinstance(decoded, dict):
         return [decoded]
     if isinstance(decoded, list):
@@ -101,7 +124,9 @@ def validate_event(raw: Any, index: int) -> dict[str, Any]:
         raise _invalid(index, "name", f"must be a string, got {json_type(name)}")
     if not name.strip():
         raise _invalid(index, "name", 'must not be empty: use a name such as "app/user.created"')
-    control = next((char for char in name if char < " " or char == "\x7f"), None)
+    if (bad := _bad_text(name)) is not None:
+        raise _invalid(index, "name", bad)
+    control = next((char for char in name if char < " " or "\x7f" <= char <= "\x9f"), None)
     if control is not None:
         raise _invalid(
             index,
@@ -130,12 +155,15 @@ def validate_event(raw: Any, index: int) -> dict[str, Any]:
         raise _invalid(index, "data", f"must be a JSON object, got {json_type(data)}")
     elif "_inngest" in data:
         data = {key: value for key, value in data.items() if key != "_inngest"}
+    _check_nested(data, index, "data")
 
     event_id = raw.get("id")
     if event_id is None:
         event_id = ""
     elif not isinstance(event_id, str):
         raise _invalid(index, "id", f"must be a string, got {json_type(event_id)}")
+    elif (bad := _bad_text(event_id)) is not None:
+        raise _invalid(index, "id", bad)
 
     ts = raw.get("ts")
     if ts is None:
@@ -164,15 +192,61 @@ def validate_event(raw: Any, index: int) -> dict[str, Any]:
     if version is not None:
         if not isinstance(version, str):
             raise _invalid(index, "v", f"must be a string, got {json_type(version)}")
+        if (bad := _bad_text(version)) is not None:
+            raise _invalid(index, "v", bad)
         event["v"] = version
 
     user = raw.get("user")
     if user is not None:
         if not isinstance(user, dict):
             raise _invalid(index, "user", f"must be a JSON object, got {json_type(user)}")
+        _check_nested(user, index, "user")
         event["user"] = user
 
     return event
+
+
+def _bad_text(text: str) -> str | None:
+    """Why a decoded JSON string cannot be stored (None if it can): a lone surrogate escape such
+    as \\ud800 decodes, but is not Unicode text, so no UTF-8 encoder (Temporal's) takes it."""
+    if text.isascii():
+        return None
+    try:
+        text.encode()
+    except UnicodeEncodeError as err:
+        return (
+            f"holds the lone surrogate {err.object[err.start:err.end]!r} (a \\ud800-\\udfff escape"
+            " without its pair), which is not Unicode text: send the text itself as UTF-8"
+        )
+    return None
+
+
+def _check_nested(value: Any, index: int, field: str) -> None:
+    """Refuse `value` nested over MAX_DATA_DEPTH levels, or holding a string (value or key) that is
+    not Unicode text, naming where."""
+    stack: list[tuple[Any, int, str]] = [(value, 1, field)]
+    while stack:
+        node, depth, path = stack.pop()
+        if depth > MAX_DATA_DEPTH:
+            raise _invalid(
+                index,
+                field,
+                f"is nested more than {MAX_DATA_DEPTH} levels deep: flatten it, or send the deep"
+                " part as a JSON string",
+            )
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        for key, item in items:
+            if isinstance(key, str) and (bad := _bad_text(key)) is not None:
+                raise _invalid(index, path, f"has a key that {bad}")
+            if isinstance(item, str):
+                if (bad := _bad_text(item)) is not None:
+                    raise _invalid(index, _path(path, key), bad)
+            elif isinstance(item, (dict, list)):
+                stack.append((item, depth + 1, _path(path, key)))
+
+
+def _path(path: str, key: str | int) -> str:
+    return f"{path}[{key}]" if isinstance(key, int) else f"{path}.{key}"
 
 
 def validate_events(

@@ -213,3 +213,45 @@ async def test_the_gateway_serves_with_httptools_on_uvloop(stack: Stack) -> None
     assert {"http": "httptools", "loop": "uvloop"} == {
         k: starting[-1][k] for k in ("http", "loop")
     }
+
+
+async def test_text_no_store_can_hold_is_refused_and_nothing_after_it_starts(stack: Stack) -> None:
+    """A lone surrogate escape decodes but is not Unicode: Temporal's encoder refused it after the
+    run had started (then REST reads of the run failed), or mid-request with later events already
+    started. Now it is a 400 naming the field, and only the events before it are sent."""
+    key = uuid.uuid4().hex
+    body = (
+        f'[{{"name": "order/placed", "data": {{"key": "{key}-0"}}}},'
+        f' {{"name": "order/placed", "data": {{"key": "{key}-1", "x": "a\\ud800"}}}},'
+        f' {{"name": "order/placed", "data": {{"key": "{key}-2"}}}}]'
+    )
+    response = await stack.http.post(
+        "/e/test", content=body, headers={"content-type": "application/json"}
+    )
+    assert 400 == response.status_code, response.text
+    answer = response.json()
+    assert "event[1].data.x" == answer["field"]
+    assert answer["error"].startswith("event[1].data.x holds the lone surrogate '\\ud800'")
+    (first,) = answer["ids"]
+    (run,) = await stack.runs(first)
+    assert "Completed" == (await stack.finished_run(run["run_id"]))["status"]
+    assert [] == stack.records_of(f"{key}-1") == stack.records_of(f"{key}-2")
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        (b"[]", 'request body must be a JSON object {"query": "...", "variables": {...}}'),
+        (b'"x"', 'request body must be a JSON object {"query": "...", "variables": {...}}'),
+        (b"{", "request body is not valid JSON: Expecting property name enclosed in double quotes"),
+        (b'{"query": "{ run }", "variables": [1]}', "variables must be a JSON object"),
+    ],
+)
+async def test_gql_refuses_bodies_it_cannot_read_with_json_400(
+    stack: Stack, body: bytes, error: str
+) -> None:
+    response = await stack.http.post(
+        "/v0/gql", content=body, headers={"content-type": "application/json"}
+    )
+    assert 400 == response.status_code, response.text
+    assert response.json()["error"].startswith(error)

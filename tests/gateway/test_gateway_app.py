@@ -155,3 +155,26 @@ def test_main_help_lists_flags(capsys: pytest.CaptureFixture[str]) -> None:
     assert 0 == info.value.code
     out = capsys.readouterr().out
     assert all(flag in out for flag in ("--host", "--port", "--log-level"))
+
+
+async def test_an_unexpected_error_is_answered_as_json_and_logged(
+    recording_router: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Not Starlette's plain-text 'Internal Server Error': the usual JSON body, naming the cause."""
+    app = gateway.create_app(gateway.Settings(mode="dev"), router=recording_router)
+
+    async def boom() -> None:
+        raise KeyError("lost")
+
+    app.add_api_route("/boom", boom)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as http:
+        with caplog.at_level(logging.ERROR, logger="gateway._errors"):
+            response = await http.get("/boom")
+    assert 500 == response.status_code
+    assert {
+        "error": "internal error while answering GET /boom: KeyError: 'lost'",
+        "status": 500,
+    } == response.json()
+    (record,) = [r for r in caplog.records if r.getMessage() == "request failed unexpectedly"]
+    assert record.exc_info is not None and record.exc_info[0] is KeyError

@@ -33,6 +33,9 @@ def test_parse_body_array_is_kept() -> None:
         (b'"text"', "must be an event object or an array of events, got string"),
         (b"42", "got integer"),
         (b"null", "got null"),
+        (b'{"name": "a", "data": {"n": 1e400}}',
+         "request body holds the number 1e400, beyond the range of a 64-bit float"),
+        (b'{"name": "a", "data": {"n": -2E+999}}', "holds the number -2E+999"),
         (b'{"name": "a", "data": {"n": ' + b"1" * 5000 + b"}}",
          "request body holds an integer of more than 4300 digits: send such numbers as strings"),
         (b"[" * 100_000 + b"]" * 100_000, "request body is"),
@@ -107,6 +110,18 @@ def test_validate_event_ts_bounds_are_inclusive(ts: int) -> None:
     assert ts == _validate.validate_event({"name": "a", "ts": ts}, 0)["ts"]
 
 
+LONE = "holds the lone surrogate"
+DEEP = "is nested more than 100 levels deep: flatten it, or send the deep part as a JSON string"
+
+
+def nested(levels: int) -> Any:
+    """A JSON value `levels` containers deep: [[...[]...]]."""
+    value: Any = []
+    for _ in range(levels - 1):
+        value = [value]
+    return value
+
+
 NAME_FIX = 'is required: give the event a name such as "app/user.created"'
 TS_TYPE = "must be an integer (Unix time in milliseconds), got"
 TS_SECONDS = (
@@ -128,6 +143,16 @@ TS_SECONDS = (
         ({"name": "a" * 513}, "event[3].name", "is 513 characters long; the limit is 512"),
         ({"name": "a\x00b"}, "event[3].name", "'a\\x00b' holds the control character '\\x00'"),
         ({"name": "app/x\n"}, "event[3].name", "'app/x\\n' holds the control character '\\n'"),
+        ({"name": "a\x85b"}, "event[3].name", "'a\\x85b' holds the control character '\\x85'"),
+        ({"name": "a/\ud800b"}, "event[3].name", f"{LONE} '\\ud800'"),
+        ({"name": "a", "id": "x\udfff"}, "event[3].id", f"{LONE} '\\udfff'"),
+        ({"name": "a", "v": "\ud800"}, "event[3].v", LONE),
+        ({"name": "a", "data": {"x": "\ud800"}}, "event[3].data.x", LONE),
+        ({"name": "a", "data": {"l": [1, ["\udc00"]]}}, "event[3].data.l[1][0]", LONE),
+        ({"name": "a", "data": {"l": [{"\ud800k": 1}]}}, "event[3].data.l[0]", f"has a key that {LONE}"),
+        ({"name": "a", "user": {"u": {"x": "\ud800"}}}, "event[3].user.u.x", LONE),
+        ({"name": "a", "data": {"x": nested(100)}}, "event[3].data", DEEP),
+        ({"name": "a", "user": {"u": nested(100)}}, "event[3].user", DEEP),
         ({"name": "inngest/fn.failed"}, "event[3].name", '"inngest/fn.failed" is reserved'),
         ({"name": "Inngest/Anything"}, "event[3].name", '"Inngest/Anything" is reserved'),
         ({"name": "a", "data": [1]}, "event[3].data", "must be a JSON object, got list"),
@@ -204,3 +229,11 @@ def test_a_malformed_seed_header_is_refused_naming_it(seed: str) -> None:
         _validate.seeded_event_ids(seed, 1)
     assert info.value.field == "x-inngest-event-id-seed"
     assert "'<unix millis>,<base64 of 10 bytes>'" in str(info.value)
+
+
+def test_validate_event_accepts_data_100_levels_deep_and_surrogate_pairs() -> None:
+    """The depth limit is inclusive, and an escaped pair (an emoji) is text like any other."""
+    (raw,) = _validate.parse_body(b'{"name": "a/\\ud83d\\ude00", "data": {"s": "\\ud83d\\ude00"}}')
+    event = _validate.validate_event({**raw, "user": {"deep": nested(99)}}, 0)
+    assert "a/\U0001f600" == event["name"] and {"s": "\U0001f600"} == event["data"]
+    assert _validate.validate_event({"name": "a", "data": {"x": nested(99)}}, 0)["data"]
