@@ -33,6 +33,7 @@ _REPEAT_SUFFIX: Final = re.compile(r":\d+$")
 _SEP: Final = "~"
 _EventType = temporalio.api.enums.v1.EventType
 _GQL_STATUS: Final = {
+    "Scheduled": "QUEUED",
     "Running": "RUNNING",
     "Completed": "COMPLETED",
     "Failed": "FAILED",

@@ -50,6 +50,16 @@ def run_status(status: _Status | None) -> _schemas.RunStatus:
     return _STATUS.get(status, "Running")
 
 
+def status_of(execution: _Execution) -> _schemas.RunStatus:
+    """The run's Inngest status; a run whose start is delayed (an event with a future `ts`) is
+    Scheduled until its time comes (Temporal lists it as Running from the start request on)."""
+    status = run_status(execution.status)
+    due = execution.execution_time
+    if status == "Running" and due is not None and due > datetime.datetime.now(datetime.UTC):
+        return "Scheduled"
+    return status
+
+
 def visibility_literal(value: str) -> str:
     """Quote a string for a Temporal visibility query."""
     escaped = value.replace("\\", "\\\\").replace("'", "\\'")
@@ -133,7 +143,7 @@ async def to_run(client: temporalio.client.Client, execution: _Execution) -> _sc
         run_started_at=execution.start_time,
         function_id=execution.workflow_type,
         event_id=execution.typed_search_attributes.get(SA_EVENT_ID),
-        status=run_status(execution.status),
+        status=status_of(execution),
         ended_at=execution.close_time,
         output=await _output(client, execution),
     )
@@ -160,10 +170,10 @@ async def get_run(client: temporalio.client.Client, run_id: str) -> _schemas.Run
 async def cancel_run(client: temporalio.client.Client, run_id: str) -> _schemas.Run:
     """Request cancellation of a running run; return it as it is now."""
     execution = await _describe(client, run_id)
-    status = run_status(execution.status)
+    status = status_of(execution)
     if await _skip(execution) is not None:
         status = "Skipped"
-    if status != "Running":
+    if status not in ("Running", "Scheduled"):
         raise _errors.RunFinishedError(run_id, status)
     handle = client.get_workflow_handle(run_id, run_id=execution.run_id)
     try:

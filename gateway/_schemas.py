@@ -10,7 +10,7 @@ import pydantic
 MAX_EVENTS_PER_REQUEST: Final = 5000  # Inngest consts.MaxEvents
 MAX_EVENT_NAME_LENGTH: Final = 512  # Inngest consts.MaxEventNameLength (v2 ingestion)
 
-RunStatus = Literal["Running", "Completed", "Failed", "Cancelled", "Skipped"]
+RunStatus = Literal["Scheduled", "Running", "Completed", "Failed", "Cancelled", "Skipped"]
 
 
 class _Model(pydantic.BaseModel):

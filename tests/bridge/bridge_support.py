@@ -104,7 +104,7 @@ class BridgeStack:
             r = await self.http.get(f"/v1/runs/{run_id}")
             assert 200 == r.status_code, r.text
             run = r.json()["data"]
-            return run if run["status"] != "Running" else None
+            return run if run["status"] not in ("Running", "Scheduled") else None
 
         return dict(await eventually(check, timeout=timeout, what=f"run {run_id} to finish"))
 

@@ -118,7 +118,7 @@ class Stack:
             r = await self.http.get(f"/v1/runs/{run_id}")
             assert r.status_code == 200, r.text
             run = r.json()["data"]
-            return run if run["status"] != "Running" else None
+            return run if run["status"] not in ("Running", "Scheduled") else None
         return await eventually(check, timeout=timeout, what=f"run {run_id} to finish")
 
     async def wait_history_event(

@@ -155,12 +155,27 @@ async def test_event_with_a_future_ts_starts_its_run_at_that_time(stack: Stack) 
     at = time.time() + 3
     (event_id,) = await stack.send({"name": "cases/two-steps", "data": {"key": key}, "ts": int(at * 1000)})
     (run,) = await stack.runs(event_id)
-    assert "Running" == run["status"]
+    assert "Scheduled" == run["status"]  # Inngest's status for a run waiting for its time
+    assert "Scheduled" == (await stack.http.get(f"/v1/runs/{run['run_id']}")).json()["data"]["status"]
     done = await stack.finished_run(run["run_id"], timeout=40)
     assert "Completed" == done["status"], done
     first = stack.records_of(key)[0]
     assert "fetch-user" == first["what"]
     assert first["t"] >= at - 0.05  # not before its time (clocks are the same machine's)
+
+
+async def test_a_scheduled_run_can_be_cancelled_before_its_time(stack: Stack) -> None:
+    key = new_key()
+    at = time.time() + 30
+    (event_id,) = await stack.send({"name": "cases/two-steps", "data": {"key": key}, "ts": int(at * 1000)})
+    (run,) = await stack.runs(event_id)
+    assert "Scheduled" == run["status"]
+    r = await stack.http.delete(f"/v1/runs/{run['run_id']}")
+    assert 200 == r.status_code, r.text
+    done = await stack.finished_run(run["run_id"], timeout=20)
+    assert "Cancelled" == done["status"], done
+    assert time.time() < at  # it did not wait for its time to end
+    assert [] == [r for r in stack.records_of(key) if r["what"] == "fetch-user"]
 
 
 async def test_cancelled_run_takes_its_wait_out_of_the_pause_router(stack: Stack) -> None:
