@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import datetime
+import json
 import logging
 import os
 import secrets
@@ -184,7 +185,7 @@ class Inngest:
             )
         return const.DEV_EVENT_KEY
 
-    def _prepare(self, events: models.Event | list[models.Event]) -> tuple[str, list[dict[str, Any]], dict[str, str]]:
+    def _prepare(self, events: models.Event | list[models.Event]) -> tuple[str, bytes, dict[str, str]]:
         items = events if isinstance(events, list) else [events]
         now_ms = int(time.time() * 1000)
         body = []
@@ -194,6 +195,11 @@ class Inngest:
             wire = e.to_wire()
             wire.setdefault("ts", now_ms)
             body.append(wire)
+        try:  # ASCII JSON: a lone surrogate goes as its escape, which the API refuses by its path
+            content = json.dumps(body, separators=(",", ":"), allow_nan=False).encode()
+        except (TypeError, ValueError) as err:
+            i = next(i for i, wire in enumerate(body) if not _is_json(wire))
+            raise TypeError(f"event[{i}] ({body[i]['name']!r}) cannot be sent as JSON: {err}") from err
         url = f"{self.event_api_origin}/e/{self._event_key_or_raise()}"
         # The gateway derives the events' ids from this seed, as Inngest does: a re-send after a
         # timeout or a 5xx gets the same ids and starts no run twice.
@@ -201,7 +207,7 @@ class Inngest:
         headers = {"content-type": "application/json", const.EVENT_ID_SEED_HEADER: seed}
         if self.env:
             headers["x-inngest-env"] = self.env
-        return url, body, headers
+        return url, content, headers
 
     @staticmethod
     def _parse(response: httpx.Response) -> list[str]:
@@ -226,7 +232,7 @@ class Inngest:
         async with httpx.AsyncClient(timeout=self._timeout) as http:
             for attempt in range(_RETRIES):
                 try:
-                    response = await http.post(url, json=body, headers=headers)
+                    response = await http.post(url, content=body, headers=headers)
                     if response.status_code < 500 or attempt == _RETRIES - 1:
                         return self._parse(response)
                 except httpx.TransportError as err:
@@ -243,7 +249,7 @@ class Inngest:
         with httpx.Client(timeout=self._timeout) as http:
             for attempt in range(_RETRIES):
                 try:
-                    response = http.post(url, json=body, headers=headers)
+                    response = http.post(url, content=body, headers=headers)
                     if response.status_code < 500 or attempt == _RETRIES - 1:
                         return self._parse(response)
                 except httpx.TransportError as err:
@@ -251,3 +257,11 @@ class Inngest:
                         raise errors.SendEventsError(f"sending events to {url} failed: {err}", []) from err
                 time.sleep(0.1 * 2**attempt)
         raise AssertionError("unreachable")
+
+
+def _is_json(value: object) -> bool:
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError):
+        return False
+    return True

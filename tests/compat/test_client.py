@@ -423,6 +423,33 @@ def test_client_send_sync_single_event(event_api: EventAPI) -> None:
     assert "x-inngest-env" not in event_api.requests[0]["headers"]
 
 
+@pytest.mark.parametrize(
+    ("data", "why"),
+    [
+        ({"at": datetime.datetime(2026, 1, 1)}, "Object of type datetime is not JSON serializable"),
+        ({"x": float("nan")}, "Out of range float values are not JSON compliant"),
+    ],
+)
+async def test_client_send_refuses_data_json_cannot_hold_naming_the_event(
+    event_api: EventAPI, data: dict[str, Any], why: str
+) -> None:
+    client = inngest.Inngest(app_id="app", event_api_base_url=event_api.url)
+    events = [one_event(), inngest.Event(name="app/bad", data=data)]
+    with pytest.raises(TypeError, match=rf"^event\[1\] \('app/bad'\) cannot be sent as JSON: {why}"):
+        await client.send(events)
+    with pytest.raises(TypeError, match=r"^event\[1\] \('app/bad'\)"):
+        client.send_sync(events)
+    assert [] == event_api.requests
+
+
+def test_client_send_sync_sends_text_json_escapes(event_api: EventAPI) -> None:
+    """Non-ASCII text goes as JSON escapes: a lone surrogate cannot be UTF-8 encoded (the API
+    answers it with a 400 naming the field), and other text arrives as it was."""
+    client = inngest.Inngest(app_id="app", event_api_base_url=event_api.url)
+    client.send_sync(inngest.Event(name="app/text", data={"s": "a\ud800", "t": "h\u00e9 \U0001f600"}))
+    assert {"s": "a\ud800", "t": "h\u00e9 \U0001f600"} == event_api.requests[0]["body"][0]["data"]
+
+
 @pytest.mark.parametrize("bad", ["app/x", {"name": "app/x"}])
 async def test_client_send_refuses_non_events(event_api: EventAPI, bad: Any) -> None:
     client = inngest.Inngest(app_id="app", event_api_base_url=event_api.url)

@@ -16,6 +16,8 @@ from e2e_support import Stack
 from temporalio.api.enums.v1 import EventType
 
 import temporal_worker
+from compat import inngest
+from compat._internal import errors
 from temporal_worker._matching import run_id
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -236,6 +238,16 @@ async def test_text_no_store_can_hold_is_refused_and_nothing_after_it_starts(sta
     (run,) = await stack.runs(first)
     assert "Completed" == (await stack.finished_run(run["run_id"]))["status"]
     assert [] == stack.records_of(f"{key}-1") == stack.records_of(f"{key}-2")
+
+
+async def test_compat_client_sending_a_lone_surrogate_gets_the_gateways_error(stack: Stack) -> None:
+    """The compat client sent with httpx's json=, which raised UnicodeEncodeError from inside
+    httpx; now the text goes as its escape and the gateway's 400 names the field."""
+    client = inngest.Inngest(app_id="sender", event_api_base_url=stack.gateway_url, is_production=False)
+    key = uuid.uuid4().hex
+    with pytest.raises(errors.SendEventsError, match=r"HTTP 400: event\[0\]\.data\.x holds the lone surrogate"):
+        client.send_sync(inngest.Event(name="order/placed", data={"key": key, "x": "a\ud800"}))
+    assert [] == stack.records_of(key)
 
 
 @pytest.mark.parametrize(
