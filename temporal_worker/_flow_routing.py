@@ -411,6 +411,8 @@ class FlowControl:
                 id=record_id,
                 task_queue=SKIPPED_TASK_QUEUE,
                 id_conflict_policy=temporalio.common.WorkflowIDConflictPolicy.USE_EXISTING,
+                # Closed already (a re-sent request): the record stands, not a second execution.
+                id_reuse_policy=temporalio.common.WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 execution_timeout=_SKIP_RECORD_TIMEOUT,
                 search_attributes=_models.run_search_attributes(fn.id, fn.app_id, event["name"], internal_id),
                 memo={SKIP_MEMO: {"reason": reason, "message": message, "run_id": into}},

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import os
+import time
 import uuid
 from typing import Any
 
@@ -138,3 +141,22 @@ async def test_flow_rate_limit_decision_cost_per_event(flow: FlowStack) -> None:
         f"rate_limit (new key) {statistics.median(ms for ms, _ in limited):.1f} ms"
     )
     assert [] == [r for r in await _outcomes(flow, [eid for _, eid in limited]) if r["status"] == "Skipped"]
+
+
+async def test_flow_a_request_re_sent_with_its_seed_leaves_one_skip_record(flow: FlowStack) -> None:
+    """A re-sent request (same event-id seed, as SDKs send after a timeout) gets the same ids: the
+    skipped event's record was created anew once the first had been closed (two executions of one
+    run id); now the second start is refused and the record stays one."""
+    key = uuid.uuid4().hex[:10]
+    body = [{"name": "flow/rate-limit-day", "data": {"key": key, "n": i}} for i in range(2)]
+    seed = {"x-inngest-event-id-seed": f"{int(time.time() * 1000)},{base64.b64encode(os.urandom(10)).decode()}"}
+    first = await flow.http.post("/e/test", json=body, headers=seed)
+    assert 200 == first.status_code, first.text
+    runs = await _outcomes(flow, first.json()["ids"])
+    (skipped,) = [r for r in runs if r["status"] == "Skipped"]
+    again = await flow.http.post("/e/test", json=body, headers=seed)
+    assert first.json()["ids"] == again.json()["ids"]
+    executions = [e async for e in flow.client.list_workflows(f"WorkflowId = '{skipped['run_id']}'")]
+    assert 1 == len(executions), [(e.run_id, e.status) for e in executions]
+    await flow.wait_records(key, "started", 1)
+    assert 1 == len(flow.started(key))
