@@ -318,7 +318,13 @@ class RunWorkflow:
     async def _next_outcome(self) -> dict[str, Any]:
         candidate: dict[str, Any] | None = None
         while self._inflight:
-            if self._flow is None and len(self._inflight) == 1:
+            if self._cancel_requested():
+                # cancel_on / a timeout: it waits for the step.run(s) executing (none: it
+                # cancels here); watching the cancellation again would return at once, forever.
+                await self._cancel_if_requested()
+                runs = [t for h, t in self._inflight.items() if self._kinds.get(h) == "run"]
+                done, _ = await workflow.wait(runs, return_when=asyncio.FIRST_COMPLETED)
+            elif self._flow is None and len(self._inflight) == 1:
                 # Nothing can cancel this run between steps (no cancel_on, no timeouts): wait
                 # for the one step without watching for a cancellation as well.
                 (only,) = self._inflight.values()
@@ -329,9 +335,7 @@ class RunWorkflow:
                 done, _ = await workflow.wait(
                     [*self._inflight.values(), watch], return_when=asyncio.FIRST_COMPLETED
                 )
-                if watch in done:
-                    await self._cancel_if_requested()  # returns while a step.run is executing
-                else:
+                if watch not in done:
                     watch.cancel()
             for task in [t for t in self._inflight.values() if t in done]:  # deterministic order
                 try:

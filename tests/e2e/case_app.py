@@ -6,6 +6,7 @@ what executed, how often, and when (the key is event.data["key"], unique per tes
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import json
 import os
@@ -336,6 +337,43 @@ async def throttled(ctx: inngest.Context) -> str:
 async def cancellable(ctx: inngest.Context) -> str:
     await ctx.step.sleep("long", datetime.timedelta(seconds=30))
     return "not cancelled"
+
+
+@client.create_function(
+    fn_id="cancel-mid-step",
+    trigger=inngest.TriggerEvent(event="cases/cancel-mid-step"),
+    cancel=[inngest.Cancel(event="cases/cancel-it", if_exp="async.data.key == event.data.key")],
+)
+async def cancel_mid_step(ctx: inngest.Context) -> str:
+    key = ctx.event.data["key"]
+
+    async def long() -> str:
+        record(key, "long-start")
+        await asyncio.sleep(3)
+        record(key, "long-end")
+        return "long done"
+
+    await ctx.step.run("long", long)
+    await ctx.step.run("after", lambda: record(key, "after"))
+    return "not cancelled"
+
+
+@client.create_function(
+    fn_id="finish-timeout-mid-step",
+    trigger=inngest.TriggerEvent(event="cases/finish-timeout-mid-step"),
+    timeouts=inngest.Timeouts(finish=datetime.timedelta(seconds=1)),
+)
+async def finish_timeout_mid_step(ctx: inngest.Context) -> str:
+    key = ctx.event.data["key"]
+
+    async def long() -> str:
+        await asyncio.sleep(3)
+        record(key, "long-end")
+        return "long done"
+
+    await ctx.step.run("long", long)
+    await ctx.step.run("after", lambda: record(key, "after"))
+    return "finished"
 
 
 @client.create_function(

@@ -6,7 +6,8 @@ import asyncio
 import uuid
 
 import pytest
-from e2e_support import Stack
+from e2e_support import Stack, eventually
+from temporalio.api.enums.v1 import EventType
 
 pytestmark = pytest.mark.temporal
 
@@ -57,3 +58,25 @@ async def test_finished_run_leaves_no_cancel_pause_behind(stack: Stack) -> None:
 
     await eventually(gone, timeout=15, what="the pause router to close once its last pause went")
 
+
+
+async def test_cancel_while_a_step_runs_lets_it_finish_then_cancels(stack: Stack) -> None:
+    """A cancel event during a step.run: the step finishes, no later step runs, the run is
+    Cancelled. The workflow used to spin without yielding (Temporal's deadlock detector failed
+    its workflow task over and over) and the run stayed Running for good."""
+    key = uuid.uuid4().hex[:12]
+    (event_id,) = await stack.send({"name": "cases/cancel-mid-step", "data": {"key": key}})
+    (run,) = await stack.runs(event_id)
+    async def long_started() -> bool:
+        return any(r["what"] == "long-start" for r in stack.records_of(key))
+
+    await eventually(long_started, timeout=20, what="the long step to start")
+    await stack.send({"name": "cases/cancel-it", "data": {"key": key}})
+    done = await stack.finished_run(run["run_id"], timeout=30)
+    assert "Cancelled" == done["status"], done
+    assert ["long-start", "long-end"] == [r["what"] for r in stack.records_of(key)]
+    history = await stack.client.get_workflow_handle(run["run_id"]).fetch_history()
+    failed = [e for e in history.events if e.event_type in (
+        EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED, EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT
+    )]
+    assert [] == failed

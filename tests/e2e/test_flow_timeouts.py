@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 from e2e_support import Stack
+from temporalio.api.enums.v1 import EventType
 
 pytestmark = pytest.mark.temporal
 
@@ -43,3 +44,16 @@ async def test_timeouts_start_cancels_a_run_picked_up_after_its_deadline(stack: 
     finally:
         stack.worker.start()
     assert "Cancelled" == (await stack.finished_run(run["run_id"], timeout=60))["status"]
+
+
+async def test_timeouts_finish_during_a_step_cancels_once_it_ends(stack: Stack) -> None:
+    """The finish timeout passes while a step.run executes: the step ends, nothing after it
+    runs, the run is Cancelled, and no workflow task failed on the way (the workflow spun)."""
+    key = uuid.uuid4().hex[:12]
+    run = await stack.run_event("cases/finish-timeout-mid-step", {"key": key}, timeout=30)
+    assert "Cancelled" == run["status"], run
+    assert ["long-end"] == [r["what"] for r in stack.records_of(key)]
+    history = await stack.client.get_workflow_handle(run["run_id"]).fetch_history()
+    assert [] == [e.event_type for e in history.events if e.event_type in (
+        EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED, EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT
+    )]
