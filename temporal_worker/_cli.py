@@ -24,7 +24,7 @@ import re
 import signal
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Final
 
@@ -642,6 +642,22 @@ def _relative(path: str) -> str:
         return path
 
 
+def dev_child_env(
+    environ: Mapping[str, str], *, temporal_address: str, data_dir: Path, gateway_url: str
+) -> dict[str, str]:
+    """The environment of `dev`'s children: its Temporal server, a payload store in the data dir,
+    and INNGEST_DEV naming its own gateway, so `client.send` in a function (and a served stock
+    SDK app) sends there, on any --port (a URL in INNGEST_DEV is kept, and 0 / false, production
+    mode; `1` becomes this URL)."""
+    env = {**environ, "TEMPORAL_ADDRESS": temporal_address, "PYTHONUNBUFFERED": "1"}
+    # Large step outputs and run state go to a claim-check store; in dev, a folder of the data dir.
+    env.setdefault("INNGEST_TEMPORAL_PAYLOAD_STORE", f"file://{data_dir.resolve() / 'payloads'}")
+    dev = env.get("INNGEST_DEV", "")
+    if "://" not in dev and dev.strip().lower() not in ("0", "false"):
+        env["INNGEST_DEV"] = gateway_url
+    return env
+
+
 def dev_commands(args: argparse.Namespace) -> tuple[list[str], list[str]]:
     """The gateway and worker command lines `dev` runs."""
     gateway = [
@@ -728,10 +744,10 @@ async def _dev_main(args: argparse.Namespace) -> int:
                 return 0
             address = server.address
 
-        env = {**os.environ, "TEMPORAL_ADDRESS": address, "PYTHONUNBUFFERED": "1"}
-        # Large step outputs and run state go to a claim-check store; in dev, a folder of the data dir.
-        env.setdefault(
-            "INNGEST_TEMPORAL_PAYLOAD_STORE", f"file://{Path(args.data_dir).resolve() / 'payloads'}"
+        shown_host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+        env = dev_child_env(
+            os.environ, temporal_address=address, data_dir=Path(args.data_dir),
+            gateway_url=f"http://{shown_host}:{args.port}",
         )
         gateway_cmd, worker_cmd = dev_commands(args)
         supervisor = DevSupervisor(
@@ -742,7 +758,6 @@ async def _dev_main(args: argparse.Namespace) -> int:
             watch=watch,
             stop=stop,
         )
-        shown_host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
         logger.info(
             "dev environment starting",
             extra={

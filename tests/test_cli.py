@@ -420,3 +420,27 @@ def test_logging_rejects_unknown_level() -> None:
     ):
         _logging.configure_logging("verbose")
     assert "WARNING" == _logging.normalize_level("warn")
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        (None, "http://127.0.0.1:9488"),  # client.send in a function went to :8288
+        ("1", "http://127.0.0.1:9488"),
+        ("http://elsewhere:8288", "http://elsewhere:8288"),
+        ("false", "false"),
+    ],
+)
+def test_dev_children_send_events_to_this_dev_gateway(given: str | None, expected: str) -> None:
+    environ = {"PATH": "/bin", "TEMPORAL_NAMESPACE": "default"}
+    if given is not None:
+        environ["INNGEST_DEV"] = given
+    env = _cli.dev_child_env(
+        environ, temporal_address="127.0.0.1:7488", data_dir=Path("/tmp/d"),
+        gateway_url="http://127.0.0.1:9488",
+    )
+    assert expected == env["INNGEST_DEV"]
+    assert ("127.0.0.1:7488", "file:///tmp/d/payloads", "/bin") == (
+        env["TEMPORAL_ADDRESS"], env["INNGEST_TEMPORAL_PAYLOAD_STORE"], env["PATH"]
+    )
+    assert "INNGEST_DEV" not in environ or environ["INNGEST_DEV"] == given
