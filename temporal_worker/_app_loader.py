@@ -81,7 +81,14 @@ def parse_jitter(value: str | None) -> float | None:
 def app_specs(functions: list[Function[Any]]) -> list[_models.AppSpec]:
     """Group functions by app id into the specs the registry stores."""
     apps: dict[str, _models.AppSpec] = {}
+    seen: set[str] = set()
     for fn in functions:
+        if fn.id in seen:  # two clients of one app id, each with this fn_id
+            raise AppLoadError(
+                f"function {fn.id!r} is defined twice (app {fn.app_id!r}, fn_id {fn.local_id!r}): "
+                "each function of an app needs its own fn_id"
+            )
+        seen.add(fn.id)
         tq = _models.task_queue_for_app(fn.app_id)
         app = apps.setdefault(fn.app_id, _models.AppSpec(app_id=fn.app_id, task_queue=tq, functions=[]))
         triggers = []

@@ -141,6 +141,16 @@ class Inngest:
                 )
 
         def decorator(handler: Callable[..., Any]) -> function.Function[Any]:
+            if any(f.local_id == fn_id for f in self._functions):
+                raise ValueError(
+                    f"create_function(fn_id={fn_id!r}): app {self.app_id!r} has a function with "
+                    "this fn_id already; each function needs its own fn_id"
+                )
+            if not callable(handler):
+                raise TypeError(
+                    f"create_function(fn_id={fn_id!r}) decorates a function, got "
+                    f"{type(handler).__name__} {handler!r}"
+                )
             fn: function.Function[Any] = function.Function(
                 app_id=self.app_id,
                 fn_id=fn_id,

@@ -547,3 +547,17 @@ def test_client_refuses_negative_timeouts_and_empty_cancel_event(options: dict[s
     client = inngest.Inngest(app_id="app")
     with pytest.raises(ValueError, match="create_function\\(fn_id='f'\\)"):
         client.create_function(fn_id="f", trigger=TRIGGER, **options)
+
+
+def test_client_refuses_a_second_function_with_the_same_fn_id() -> None:
+    client = inngest.Inngest(app_id="app")
+    client.create_function(fn_id="dup", trigger=inngest.TriggerEvent(event="dup/a"))(lambda ctx: "one")
+    with pytest.raises(ValueError, match=r"create_function\(fn_id='dup'\): app 'app' has a function with this fn_id"):
+        client.create_function(fn_id="dup", trigger=inngest.TriggerEvent(event="dup/b"))(lambda ctx: "two")
+    assert ["app-dup"] == [fn.id for fn in client.functions]
+
+
+def test_client_create_function_refuses_a_handler_that_is_not_callable() -> None:
+    client = inngest.Inngest(app_id="app")
+    with pytest.raises(TypeError, match=r"create_function\(fn_id='f'\) decorates a function, got int 42"):
+        client.create_function(fn_id="f", trigger=TRIGGER)(42)  # type: ignore[arg-type]

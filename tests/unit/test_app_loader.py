@@ -89,3 +89,12 @@ def test_app_loader_accepts_tz_prefixed_cron() -> None:
 
     (app,) = app_specs([c])
     assert "TZ=Europe/Paris 0 12 * * 5" == app.functions[0].triggers[0].cron
+
+
+def test_app_loader_refuses_one_fn_id_twice_in_an_app() -> None:
+    """Two clients of one app id, each with fn_id "f": the second was dropped at sync, and the
+    events of its trigger were answered 200 and started nothing."""
+    one = _fn(inngest.TriggerEvent(event="dup/a"))
+    two = _fn(inngest.TriggerEvent(event="dup/b"))
+    with pytest.raises(AppLoadError, match=r"function 'loader-f' is defined twice \(app 'loader', fn_id 'f'\)"):
+        app_specs([one, two])
