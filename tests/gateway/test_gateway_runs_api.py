@@ -253,6 +253,26 @@ async def test_get_run_unknown_is_404(http: httpx.AsyncClient) -> None:
     assert {"error": f"run not found: {run_id}", "status": 404} == response.json()
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "field", "error"),
+    [
+        ("GET", "/v1/runs/", "run_id", "run_id must not be empty"),  # was 502 INVALID_ARGUMENT
+        ("DELETE", "/v1/runs/", "run_id", "run_id must not be empty"),
+        ("GET", "/v1/runs/a%00b", "run_id", "run_id 'a\\x00b' holds the control character '\\x00'"),
+        # was 503 with the visibility store's SQL error
+        ("GET", "/v1/events/a%00b/runs", "event_id", "event_id 'a\\x00b' holds the control character"),
+        ("GET", "/v1/events/a%C2%85/runs", "event_id", "event_id 'a\\x85' holds the control character"),
+    ],
+)
+async def test_ids_no_run_or_event_can_have_are_400_naming_them(
+    http: httpx.AsyncClient, method: str, path: str, field: str, error: str
+) -> None:
+    response = await http.request(method, path)
+    assert 400 == response.status_code, response.text
+    assert field == response.json()["field"]
+    assert response.json()["error"].startswith(error), response.json()
+
+
 async def test_get_run_of_workflow_that_is_not_a_run_is_404(
     http: httpx.AsyncClient, start_run: StartRun
 ) -> None:
