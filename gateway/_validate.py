@@ -13,13 +13,13 @@ import math
 import sys
 from typing import Any, Final
 
+import temporal_worker
 import ulid
 
 from . import _errors, _schemas
 
 TS_MIN_MS: Final = 315_532_800_000  # 1980-01-01T00:00:00Z
 TS_MAX_MS: Final = 4_102_444_800_000  # 2100-01-01T00:00:00Z
-RESERVED_PREFIX: Final = "inngest/"
 # Nesting levels of an event's `data` (and `user`). Real payloads are shallow; Temporal's payload
 # conversion and the REST API's serializer fail some 300-500 levels down, after the run started.
 MAX_DATA_DEPTH: Final = 100
@@ -122,31 +122,10 @@ def validate_event(raw: Any, index: int) -> dict[str, Any]:
         )
     if not isinstance(name, str):
         raise _invalid(index, "name", f"must be a string, got {json_type(name)}")
-    if not name.strip():
-        raise _invalid(index, "name", 'must not be empty: use a name such as "app/user.created"')
     if (bad := _bad_text(name)) is not None:
         raise _invalid(index, "name", bad)
-    control = next((char for char in name if char < " " or "\x7f" <= char <= "\x9f"), None)
-    if control is not None:
-        raise _invalid(
-            index,
-            "name",
-            f"{name!r} holds the control character {control!r}: event names are printable text"
-            ' such as "app/user.created"',
-        )
-    if len(name) > _schemas.MAX_EVENT_NAME_LENGTH:
-        raise _invalid(
-            index,
-            "name",
-            f"is {len(name)} characters long; the limit is {_schemas.MAX_EVENT_NAME_LENGTH}",
-        )
-    if name.lower().startswith(RESERVED_PREFIX):
-        raise _invalid(
-            index,
-            "name",
-            f'"{name}" is reserved: names starting with "{RESERVED_PREFIX}" are internal events;'
-            " use your own prefix, e.g. \"app/...\"",
-        )
+    if (problem := temporal_worker.sent_event_name_problem(name)) is not None:
+        raise _invalid(index, "name", problem)
 
     data = raw.get("data")
     if data is None:

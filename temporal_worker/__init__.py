@@ -1,6 +1,7 @@
 """Everything that touches Temporal: run workflow, step activities, routing core, registry, worker."""
 
 from temporal_worker._logging import configure_logging
+from temporal_worker._matching import sent_event_name_problem
 from temporal_worker._models import (
     SA_APP_ID,
     SA_EVENT_ID,
@@ -32,6 +33,7 @@ __all__ = [
     "EventRouter",
     "RoutingError",
     "Registry",
+    "sent_event_name_problem",
     # worker
     "run_worker",
     "connect",

@@ -21,7 +21,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from compat._internal import engine
+from compat._internal.errors import NonRetriableError
 from compat._internal.function import Function
+
+from ._matching import sent_event_name_problem
 
 
 @dataclasses.dataclass
@@ -67,7 +70,7 @@ class CompatExecutor:
         send_events: Callable[[list[dict[str, Any]]], Awaitable[list[str]]],
     ) -> None:
         self._functions = functions
-        self._send_events = send_events
+        self._send_events = _checked_sender(send_events)
 
     def function_ids(self) -> list[str]:
         return sorted(self._functions)
@@ -101,3 +104,24 @@ class CompatExecutor:
             ),
         )
         return outcome.to_dict()
+
+
+def _checked_sender(
+    send: Callable[[list[dict[str, Any]]], Awaitable[list[str]]],
+) -> Callable[[list[dict[str, Any]]], Awaitable[list[str]]]:
+    """`step.send_event` goes to the routing core in this process, not through the event API:
+    it gets the API's name rule here (an empty name started nothing, and an
+    `inngest/function.failed` ran another function's on_failure handler)."""
+
+    async def send_user_events(events: list[dict[str, Any]]) -> list[str]:
+        for index, event in enumerate(events):
+            name = event.get("name")
+            problem = (
+                sent_event_name_problem(name) if isinstance(name, str)
+                else f"must be a string, got {type(name).__name__}"
+            )
+            if problem is not None:  # the same every time: no retries
+                raise NonRetriableError(f"send_event: event[{index}].name {problem}")
+        return await send(events)
+
+    return send_user_events

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Final
 
 from temporal_worker._expressions import ExpressionError, compile_expression
 from temporal_worker._models import FunctionSpec
@@ -32,6 +32,31 @@ def name_patterns(event_name: str) -> list[str]:
             if pattern not in patterns:
                 patterns.append(pattern)
     return patterns
+
+
+MAX_EVENT_NAME_LENGTH: Final = 512  # Inngest consts.MaxEventNameLength (v2 ingestion)
+RESERVED_PREFIX: Final = "inngest/"  # Inngest's own events (function.finished, .failed, ...)
+
+
+def sent_event_name_problem(name: str) -> str | None:
+    """Why users may not send an event of this name (None: they may), as the end of a sentence
+    naming the field: the rule of the event API and of `step.send_event` alike."""
+    if not name.strip():
+        return 'must not be empty: use a name such as "app/user.created"'
+    control = next((char for char in name if char < " " or "\x7f" <= char <= "\x9f"), None)
+    if control is not None:
+        return (
+            f"{name!r} holds the control character {control!r}: event names are printable text"
+            ' such as "app/user.created"'
+        )
+    if len(name) > MAX_EVENT_NAME_LENGTH:
+        return f"is {len(name)} characters long; the limit is {MAX_EVENT_NAME_LENGTH}"
+    if name.lower().startswith(RESERVED_PREFIX):
+        return (
+            f'"{name}" is reserved: names starting with "{RESERVED_PREFIX}" are internal events;'
+            ' use your own prefix, e.g. "app/..."'
+        )
+    return None
 
 
 def validate_trigger_name(name: str) -> None:

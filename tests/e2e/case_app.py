@@ -203,6 +203,11 @@ async def sender(ctx: inngest.Context) -> list:
     return await ctx.step.send_event("send", inngest.Event(name="cases/child", data={"key": ctx.event.data["key"] + "-sent"}))
 
 
+@client.create_function(fn_id="send-named", trigger=inngest.TriggerEvent(event="cases/send-named"))
+async def send_named(ctx: inngest.Context) -> list:
+    return await ctx.step.send_event("send", inngest.Event(name=ctx.event.data["name"], data={}))
+
+
 @client.create_function(fn_id="sync-old-style", trigger=inngest.TriggerEvent(event="cases/sync"))
 def sync_old_style(ctx: inngest.ContextSync, step: inngest.StepSync) -> dict:
     n = step.run("n", lambda: 41)

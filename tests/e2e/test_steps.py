@@ -80,6 +80,26 @@ async def test_send_event_step_triggers_other_functions(stack: Stack) -> None:
     assert {"child_of": f"{key}-sent"} == done["output"]
 
 
+@pytest.mark.parametrize(
+    ("name", "error"),
+    [
+        ("", 'send_event: event[0].name must not be empty: use a name such as "app/user.created"'),
+        # ran another function's on_failure handler with whatever data it carried
+        ("inngest/function.failed", 'send_event: event[0].name "inngest/function.failed" is reserved'),
+        ("a\x00b", "send_event: event[0].name 'a\\x00b' holds the control character '\\x00'"),
+    ],
+)
+async def test_send_event_step_refuses_names_the_event_api_refuses(
+    stack: Stack, name: str, error: str
+) -> None:
+    run = await stack.run_event("cases/send-named", {"name": name}, timeout=30)
+    assert "Failed" == run["status"], run
+    assert run["output"]["message"].startswith(error), run["output"]
+    history = await stack.client.get_workflow_handle(run["run_id"]).fetch_history()
+    started = [e for e in history.events if e.HasField("activity_task_started_event_attributes")]
+    assert 1 == started[-1].activity_task_started_event_attributes.attempt  # not retried
+
+
 async def test_sync_handler_in_old_ctx_step_style(stack: Stack) -> None:
     """A sync handler taking (ctx, step) (inngest 0.4 style) runs, sleeps and returns."""
     run = await stack.run_event("cases/sync", {"key": new_key()})
