@@ -32,6 +32,9 @@ _in_parallel: contextvars.ContextVar[ParallelMode | None] = contextvars.ContextV
 )
 
 
+
+_IN_STEP: contextvars.ContextVar[Any] = contextvars.ContextVar("inngest_in_step", default=None)
+
 class ParallelMode(enum.Enum):
     """How `group.parallel` schedules its branches (Inngest's WAIT and RACE)."""
 
@@ -130,7 +133,7 @@ class ReplayState:
         self.target_ran = False
         self.target_output: dict[str, Any] | None = None
         self.target_failure: BaseException | None = None
-        self.in_step = False
+        self.target_running: asyncio.Event | None = None  # set once the targeted step.run ends
 
     def next_id(self, name: str) -> str:
         if not isinstance(name, str) or not name:
@@ -143,6 +146,16 @@ class ReplayState:
     def replaying(self) -> bool:
         """True while the handler is still going through memoized steps."""
         return self.memo_hits < len(self.memo)
+
+    @property
+    def in_step(self) -> bool:
+        """A step's function of this state is running in this context (asyncio task or thread):
+        a context variable, so steps awaited together (asyncio.gather) are not taken as nested."""
+        return _IN_STEP.get() is self
+
+    @in_step.setter
+    def in_step(self, value: bool) -> None:
+        _IN_STEP.set(self if value else None)
 
     def check_not_nested(self, step_id: str) -> None:
         if self.in_step:
@@ -288,11 +301,16 @@ class Step(_StepBase):
         *handler_args: Any,
         output_type: object = const.EmptySentinel,
     ) -> T:
-        planned, found, value = self._run_prelude(step_id)
+        st = self._state
+        try:
+            planned, found, value = self._run_prelude(step_id)
+        except StepInterrupt:
+            await self._after_target()
+            raise
         if found:
             return _unwrap(value)  # type: ignore[no-any-return]
         assert planned is not None
-        st = self._state
+        st.target_running = asyncio.Event()
         st.in_step = True
         try:
             if inspect.iscoroutinefunction(handler):
@@ -307,13 +325,28 @@ class Step(_StepBase):
             self._run_failed(planned, err)
         finally:
             st.in_step = False
+            st.target_running.set()
         return self._run_succeeded(planned, result)  # type: ignore[no-any-return]
 
+    async def _memo_or_report_async(self, kind: str, step_id: str, opts: dict[str, Any]) -> Any:
+        try:
+            return self._memo_or_report(kind, step_id, opts)
+        except StepInterrupt:
+            await self._after_target()
+            raise
+
+    async def _after_target(self) -> None:
+        """Steps awaited together (asyncio.gather): the targeted step.run, running in another
+        task, finishes before this call stops the handler, or its output would be lost."""
+        running = self._state.target_running
+        if running is not None:
+            await running.wait()
+
     async def sleep(self, step_id: str, duration: int | datetime.timedelta) -> None:
-        self._memo_or_report("sleep", step_id, self._sleep_opts(duration))
+        await self._memo_or_report_async("sleep", step_id, self._sleep_opts(duration))
 
     async def sleep_until(self, step_id: str, until: datetime.datetime) -> None:
-        self._memo_or_report("sleep", step_id, self._sleep_until_opts(until))
+        await self._memo_or_report_async("sleep", step_id, self._sleep_until_opts(until))
 
     async def wait_for_event(
         self,
@@ -326,7 +359,7 @@ class Step(_StepBase):
         from . import models
 
         value = _unwrap(
-            self._memo_or_report("wait_for_event", step_id, self._wait_opts(event, if_exp, timeout))
+            await self._memo_or_report_async("wait_for_event", step_id, self._wait_opts(event, if_exp, timeout))
         )
         return None if value is None else models.Event.model_validate(value)
 
@@ -340,7 +373,7 @@ class Step(_StepBase):
         v: str | None = None,
     ) -> T:
         opts = self._invoke_opts(function.id, data, timeout, v)
-        return _unwrap(self._memo_or_report("invoke", step_id, opts))  # type: ignore[no-any-return]
+        return _unwrap(await self._memo_or_report_async("invoke", step_id, opts))  # type: ignore[no-any-return]
 
     async def invoke_by_id(
         self,
@@ -353,7 +386,7 @@ class Step(_StepBase):
         v: str | None = None,
     ) -> Any:
         opts = self._invoke_opts(f"{app_id or self._app_id}-{function_id}", data, timeout, v)
-        return _unwrap(self._memo_or_report("invoke", step_id, opts))
+        return _unwrap(await self._memo_or_report_async("invoke", step_id, opts))
 
     async def send_event(
         self, step_id: str, events: models.Event | list[models.Event]

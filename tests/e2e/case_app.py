@@ -451,3 +451,19 @@ async def invoke_limited(ctx: inngest.Context) -> dict:
 )
 async def late_start(ctx: inngest.Context) -> str:
     return await ctx.step.run("only", lambda: "ran")
+
+
+@client.create_function(fn_id="gathered", trigger=inngest.TriggerEvent(event="cases/gathered"))
+async def gathered(ctx: inngest.Context) -> list:
+    """Steps awaited together with asyncio.gather, as users of the stock SDK write them."""
+    key = ctx.event.data["key"]
+
+    def step(n: int):  # noqa: ANN202
+        async def body() -> int:
+            await asyncio.sleep(0.2)
+            record(key, "step", n=n)
+            return n
+
+        return body
+
+    return list(await asyncio.gather(*(ctx.step.run(f"g{n}", step(n)) for n in (1, 2, 3))))

@@ -227,3 +227,12 @@ async def test_cancelled_run_takes_its_wait_out_of_the_pause_router(stack: Stack
         return not any(k.startswith(f"{run['run_id']}/") for k in keys)
 
     await eventually(gone, timeout=10, what="the pause to leave the router (its own timeout is 30 s)")
+
+
+async def test_steps_awaited_together_with_asyncio_gather_all_run(stack: Stack) -> None:
+    """asyncio.gather of three step.run calls: each runs once and the run returns their values
+    in order (the second was taken for a step nested in the first, and the run failed)."""
+    key = new_key()
+    run = await stack.run_event("cases/gathered", {"key": key}, timeout=40)
+    assert ("Completed", [1, 2, 3]) == (run["status"], run["output"]), run["output"]
+    assert [1, 2, 3] == sorted(r["n"] for r in stack.records_of(key))
