@@ -52,9 +52,11 @@ MAX_STEP_OUTPUT_BYTES = 4 * 1024 * 1024  # Inngest's limit per step output
 
 
 def normalize(value: Any, what: str = "step output", *, max_bytes: int | None = None) -> Any:
-    """A value as every later replay will see it (JSON, sorted keys, tuples as lists)."""
+    """A value as every later replay will see it: JSON, keys as strings and sorted (as Inngest
+    stores it), tuples as lists. NaN and infinities are refused: JSON has none (they came back
+    as null)."""
     try:
-        text = json.dumps(value, sort_keys=True)
+        text = _sorted_json(value)
     except (TypeError, ValueError) as err:
         raise errors.NonRetriableError(
             f"{what} is not JSON serializable: {type(value).__name__} ({err})"
@@ -64,6 +66,14 @@ def normalize(value: Any, what: str = "step output", *, max_bytes: int | None = 
             f"{what} is {len(text)} bytes of JSON, over the limit of {max_bytes} bytes per step"
         )
     return json.loads(text)
+
+
+def _sorted_json(value: Any) -> str:
+    try:
+        return json.dumps(value, sort_keys=True, allow_nan=False)
+    except TypeError:  # keys of mixed types ({1: .., "a": ..}) cannot be sorted before they are strings
+        text = json.dumps(value, allow_nan=False)  # raises if the value is not JSON at all
+        return json.dumps(json.loads(text), sort_keys=True)
 
 
 def duration_seconds(value: int | float | datetime.timedelta, *, what: str) -> float:

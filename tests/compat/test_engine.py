@@ -1043,3 +1043,23 @@ async def test_engine_logger_wraps_the_client_logger(caplog: pytest.LogCaptureFi
     assert ["tests.compat.client", "tests.compat.client.other"] == [
         r.name for r in caplog.records if r.name.startswith("tests.compat.client")
     ]
+
+
+async def test_engine_step_output_with_keys_of_mixed_types_is_json_with_string_keys() -> None:
+    """{1: .., "t": ..} failed with "'<' not supported between instances of 'str' and 'int'"."""
+    async def mixed(ctx: inngest.Context) -> Any:
+        return await ctx.step.run("a", lambda: {1: "a", "t": (1, 2)})
+
+    outcome = await run(mixed, target=h("a"))
+    assert {"data": {"1": "a", "t": [1, 2]}} == outcome.target_output
+
+
+@pytest.mark.parametrize("number", [float("nan"), float("inf"), -float("inf")])
+async def test_engine_step_output_nan_or_infinity_fails_naming_it(number: float) -> None:
+    """JSON has no NaN or infinity: they came back as null."""
+    async def odd(ctx: inngest.Context) -> Any:
+        return await ctx.step.run("a", lambda: {"v": number})
+
+    outcome = await run(odd, target=h("a"))
+    assert ("step_failed", False) == (outcome.status, outcome.retriable)
+    assert "output of step 'a' is not JSON serializable: dict (Out of range float values" in outcome.error["message"]
