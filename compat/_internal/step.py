@@ -154,8 +154,11 @@ class ReplayState:
 
     @property
     def replaying(self) -> bool:
-        """True while the handler is still going through memoized steps."""
-        return self.memo_hits < len(self.memo)
+        """True while the handler goes through code that ran before: memoized steps, and the
+        way to the step this call is for (discovery reached it already)."""
+        if self.memo_hits < len(self.memo):
+            return True
+        return self.target is not None and not self.target_ran and not self.in_step
 
     @property
     def in_step(self) -> bool:

@@ -971,9 +971,20 @@ async def test_engine_logger_quiet_while_replaying(caplog: pytest.LogCaptureFixt
     outcome = await run(_logs_handler(), {h("a"): {"data": 1}}, target=h("b"), run_id="run-log")
     assert "planned" == outcome.status
     records = [r for r in caplog.records if r.name == "inngest"]
-    assert ["after a", "inside b", "after b"] == [r.getMessage() for r in records]
-    assert [logging.INFO, logging.INFO, logging.WARNING] == [r.levelno for r in records]
+    # "after a" ran when step a's call looked ahead and found b: this call replays it
+    assert ["inside b", "after b"] == [r.getMessage() for r in records]
+    assert [logging.INFO, logging.WARNING] == [r.levelno for r in records]
     assert {("app-logs", "run-log")} == {(r.fn_id, r.run_id) for r in records}  # type: ignore[attr-defined]
+
+
+async def test_engine_logger_quiet_before_the_first_step_when_it_is_the_target(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Discovery logged "start" already; the call that runs step a replays it (it was logged
+    twice per run)."""
+    caplog.set_level(logging.INFO, logger="inngest")
+    await run(_logs_handler(), target=h("a"))
+    assert ["after a"] == [r.getMessage() for r in caplog.records if r.name == "inngest"]
 
 
 async def test_engine_logger_logs_on_first_run(caplog: pytest.LogCaptureFixture) -> None:
