@@ -41,7 +41,7 @@ class Settings(pydantic_settings.BaseSettings):
     max_body_bytes: pydantic.PositiveInt = DEFAULT_MAX_BODY_BYTES
     """Largest accepted `POST /e/{event_key}` body."""
 
-    registry_ttl_seconds: pydantic.NonNegativeFloat = 1.0
+    registry_ttl_seconds: pydantic.NonNegativeFloat = 1.0  # temporal_worker waits this long to be "ready"
     """How long synced function configs are cached before being read again from Temporal."""
 
     temporal_address: str = pydantic.Field(

@@ -7,7 +7,7 @@ import contextlib
 import logging
 import os
 import time
-from typing import Any
+from typing import Any, Final
 
 import temporalio.client
 import temporalio.envconfig
@@ -131,6 +131,9 @@ def system_worker(client: temporalio.client.Client, router: EventRouter) -> temp
     )
 
 
+GATEWAY_REGISTRY_TTL: Final = 1.0  # the gateway's default GATEWAY_REGISTRY_TTL_SECONDS
+
+
 async def _wait_visible(registry: Registry, app_ids: set[str], deadline: float = 10.0) -> None:
     """Visibility is eventually consistent: return once gateways can see the synced apps."""
     end = time.monotonic() + deadline
@@ -183,6 +186,10 @@ async def run_worker(
             await _registry.sync_app(client, app)
             await _schedules.reconcile_schedules(client, app)
         await _wait_visible(registry, {a.app_id for a in specs})
+        # Gateways cache the registry for GATEWAY_REGISTRY_TTL_SECONDS (1 s by default): "ready"
+        # means an event sent now is routed to these functions (one sent at once was lost).
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), GATEWAY_REGISTRY_TTL)
         logger.info(
             "worker ready",
             extra={
