@@ -123,6 +123,12 @@ class RunFinishedError(APIError):
         self.run_status = run_status
 
 
+class ConflictError(APIError):
+    """Raised when a request would take over something another owner holds (an app's id)."""
+
+    status = 409
+
+
 class PayloadTooLargeError(APIError):
     """Raised by the event route for a body over the size limit or more events than allowed."""
 

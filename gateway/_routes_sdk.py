@@ -91,6 +91,14 @@ async def register_app(
     await _probe(app.url or "")
     registry = registry_of(request, client)
     previous = next((a for a in await registry.apps(refresh=True) if a.app_id == app.app_id), None)
+    if previous is not None and previous.task_queue != temporal_worker.BRIDGE_TASK_QUEUE:
+        raise _errors.ConflictError(
+            f"app id {app.app_id!r} belongs to functions a worker serves (task queue "
+            f"{previous.task_queue}: {', '.join(f.id for f in previous.functions)}); syncing this "
+            "SDK app would replace them: give it its own app id (or `inngest-temporal apps "
+            f"remove {app.app_id}` once no worker serves that app)",
+            field="appName",
+        )
     modified = previous is None or temporal_worker.app_to_dict(previous) != temporal_worker.app_to_dict(app)
     try:
         await asyncio.wait_for(temporal_worker.sync_app(client, app), timeout=SYNC_TIMEOUT)

@@ -21,6 +21,7 @@ from ._executors import CompatExecutor
 from ._flow_entities import FLOW_WORKFLOWS
 from ._flow_routing import FlowActivities
 from ._limits import SemaphoreWorkflow, ThrottleWorkflow
+from ._models import BRIDGE_TASK_QUEUE
 from ._registry import SYSTEM_TASK_QUEUE, Registry
 from ._routing import EventRouter
 from ._settings import WorkerSettings
@@ -159,6 +160,16 @@ async def run_worker(
     await _search_attributes.ensure_search_attributes(client, settings.namespace)
 
     registry = Registry(client, ttl=1.0)
+    synced = {a.app_id: a for a in await Registry(client, ttl=0).apps(refresh=True)}  # one read
+    for app in specs:
+        bridged = synced.get(app.app_id)
+        if bridged is not None and bridged.task_queue == BRIDGE_TASK_QUEUE:
+            raise _app_loader.AppLoadError(
+                f"app id {app.app_id!r} belongs to an SDK app served over HTTP ({bridged.url}: "
+                f"{', '.join(f.id for f in bridged.functions)}); serving these functions would "
+                "replace it: give this app its own app id (or `inngest-temporal apps remove "
+                f"{app.app_id}` if that SDK app is gone)"
+            )
     router = EventRouter(client, registry)
     activities = StepActivities(
         CompatExecutor({fn.id: fn for fn in functions}, router.send),

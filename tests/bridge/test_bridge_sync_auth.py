@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import sys
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -192,3 +194,45 @@ async def test_bridge_cloud_mode_app_runs_with_signed_requests(
     finally:
         print(app.process.tail())
         app.process.stop()
+
+
+async def test_an_sdk_app_and_a_worker_app_cannot_share_an_app_id(
+    bridge: BridgeStack, fastapi_app: SdkApp, tmp_path: Path
+) -> None:
+    """An SDK app synced with a worker app's id replaced its functions (their events then started
+    nothing) and a worker serving a bridged app's id replaced it: both are refused, naming it."""
+    import temporal_worker
+
+    native_id = f"native-{uuid.uuid4().hex[:8]}"
+    native = temporal_worker.AppSpec(
+        app_id=native_id, task_queue=f"inngest:{native_id}",
+        functions=[temporal_worker.FunctionSpec(
+            id=f"{native_id}-fn", app_id=native_id, name="fn", task_queue=f"inngest:{native_id}",
+            triggers=[temporal_worker.TriggerSpec(event=f"{native_id}/go")],
+        )],
+    )
+    await temporal_worker.sync_app(bridge.client, native)
+    r = await bridge.http.post("/fn/register", json=registration(native_id, fastapi_app.url, ["a"]))
+    assert 409 == r.status_code, r.text
+    assert r.json()["error"].startswith(f"app id '{native_id}' belongs to functions a worker serves")
+    assert [f"{native_id}-fn"] == await dev_functions(bridge, native_id)
+
+    bridged_id = f"sdk-{uuid.uuid4().hex[:8]}"
+    r = await bridge.http.post("/fn/register", json=registration(bridged_id, fastapi_app.url, ["a"]))
+    assert 200 == r.status_code, r.text
+    (tmp_path / "clash_app.py").write_text(
+        "from compat import inngest\n"
+        f"client = inngest.Inngest(app_id={bridged_id!r})\n"
+        f"@client.create_function(fn_id='mine', trigger=inngest.TriggerEvent(event='{bridged_id}/x'))\n"
+        "async def mine(ctx: inngest.Context) -> None:\n"
+        "    return None\n"
+    )
+    env = {**bridge.env, "PYTHONPATH": f"{tmp_path}:{bridge.env.get('PYTHONPATH', '')}"}
+    worker = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "temporal_worker", "worker", "--app", "clash_app",
+        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await asyncio.wait_for(worker.communicate(), 60)
+    assert 0 != worker.returncode, out.decode()
+    assert f"app id '{bridged_id}' belongs to an SDK app served over HTTP" in out.decode()
+    assert [f"{bridged_id}-a"] == await dev_functions(bridge, bridged_id)
