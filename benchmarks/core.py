@@ -513,15 +513,32 @@ class EventSample:
 
 
 async def event_ours(stack: Stack) -> EventSample:
+    """POST /e via httpx -> the first step's body runs."""
+
+    async def post(path: str, value: Any) -> tuple[int, Any]:
+        response = await stack.http.post(path, json=value)
+        return response.status_code, response.json() if response.status_code == 200 else response.text
+
+    return await _event_through_gateway(stack, post)
+
+
+async def event_ours_plain(stack: Stack) -> EventSample:
+    """As `event_ours`, with the minimal HTTP client."""
+    return await _event_through_gateway(stack, stack.plain_http.post_json)
+
+
+async def _event_through_gateway(
+    stack: Stack, post: Callable[[str, Any], Awaitable[tuple[int, Any]]]
+) -> EventSample:
     fn_id = bench_app.function_id(LATENCY_FN_STEPS)
     t0 = time.time()
-    response = await stack.http.post(
-        "/e/benchkey", json={"name": bench_app.event_name(LATENCY_FN_STEPS), "data": {}}
+    status, answer = await post(
+        "/e/benchkey", {"name": bench_app.event_name(LATENCY_FN_STEPS), "data": {}}
     )
     accepted = time.time()
-    if response.status_code != 200:
-        raise BenchmarkError(f"POST /e answered {response.status_code}: {response.text[:300]}")
-    (event_id,) = response.json()["ids"]
+    if status != 200:
+        raise BenchmarkError(f"POST /e answered {status}: {str(answer)[:300]}")
+    (event_id,) = answer["ids"]
     workflow_id = f"{fn_id}:{event_id}"  # the run id of an event without a user id
     stamps = _check_stamps(
         await stack.client.get_workflow_handle(workflow_id).result(),
@@ -568,28 +585,6 @@ class PlainHttp:
             with contextlib.suppress(OSError):
                 await self._streams[1].wait_closed()
             self._streams = None
-
-
-async def event_ours_plain(stack: Stack) -> EventSample:
-    """As `event_ours`, with the minimal HTTP client."""
-    fn_id = bench_app.function_id(LATENCY_FN_STEPS)
-    t0 = time.time()
-    status, answer = await stack.plain_http.post_json(
-        "/e/benchkey", {"name": bench_app.event_name(LATENCY_FN_STEPS), "data": {}}
-    )
-    accepted = time.time()
-    if status != 200:
-        raise BenchmarkError(f"POST /e answered {status}: {str(answer)[:300]}")
-    (event_id,) = answer["ids"]
-    workflow_id = f"{fn_id}:{event_id}"
-    stamps = _check_stamps(
-        await stack.client.get_workflow_handle(workflow_id).result(),
-        LATENCY_FN_STEPS,
-        f"our run {workflow_id}",
-    )
-    return EventSample(
-        (accepted - t0) * 1000, (stamps[0] - t0) * 1000, event_id, workflow_id, t0, stamps[0]
-    )
 
 
 async def event_baseline(stack: Stack) -> EventSample:

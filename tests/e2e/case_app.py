@@ -350,6 +350,12 @@ async def cancellable(ctx: inngest.Context) -> str:
     cancel=[inngest.Cancel(event="cases/cancel-it", if_exp="async.data.key == event.data.key")],
 )
 async def cancel_mid_step(ctx: inngest.Context) -> str:
+    await _long_step_then_another(ctx)
+    return "not cancelled"
+
+
+async def _long_step_then_another(ctx: inngest.Context) -> None:
+    """A 3 s step, then a step that records "after" (a cancel that comes meanwhile stops it)."""
     key = ctx.event.data["key"]
 
     async def long() -> str:
@@ -360,7 +366,6 @@ async def cancel_mid_step(ctx: inngest.Context) -> str:
 
     await ctx.step.run("long", long)
     await ctx.step.run("after", lambda: record(key, "after"))
-    return "not cancelled"
 
 
 @client.create_function(
@@ -369,15 +374,7 @@ async def cancel_mid_step(ctx: inngest.Context) -> str:
     timeouts=inngest.Timeouts(finish=datetime.timedelta(seconds=1)),
 )
 async def finish_timeout_mid_step(ctx: inngest.Context) -> str:
-    key = ctx.event.data["key"]
-
-    async def long() -> str:
-        await asyncio.sleep(3)
-        record(key, "long-end")
-        return "long done"
-
-    await ctx.step.run("long", long)
-    await ctx.step.run("after", lambda: record(key, "after"))
+    await _long_step_then_another(ctx)
     return "finished"
 
 

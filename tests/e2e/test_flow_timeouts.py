@@ -52,7 +52,7 @@ async def test_timeouts_finish_during_a_step_cancels_once_it_ends(stack: Stack) 
     key = uuid.uuid4().hex[:12]
     run = await stack.run_event("cases/finish-timeout-mid-step", {"key": key}, timeout=30)
     assert "Cancelled" == run["status"], run
-    assert ["long-end"] == [r["what"] for r in stack.records_of(key)]
+    assert ["long-start", "long-end"] == [r["what"] for r in stack.records_of(key)]
     history = await stack.client.get_workflow_handle(run["run_id"]).fetch_history()
     assert [] == [e.event_type for e in history.events if e.event_type in (
         EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED, EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT
