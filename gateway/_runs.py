@@ -140,7 +140,8 @@ async def to_run(client: temporalio.client.Client, execution: _Execution) -> _sc
         )
     return _schemas.Run(
         run_id=execution.id,
-        run_started_at=execution.start_time,
+        # A delayed start (an event's future ts) starts at its execution time, not at the request.
+        run_started_at=max(execution.start_time, execution.execution_time or execution.start_time),
         function_id=execution.workflow_type,
         event_id=execution.typed_search_attributes.get(SA_EVENT_ID),
         status=status_of(execution),

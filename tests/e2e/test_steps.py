@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 import time
 import uuid
 
@@ -176,6 +177,8 @@ async def test_event_with_a_future_ts_starts_its_run_at_that_time(stack: Stack) 
     (event_id,) = await stack.send({"name": "cases/two-steps", "data": {"key": key}, "ts": int(at * 1000)})
     (run,) = await stack.runs(event_id)
     assert "Scheduled" == run["status"]  # Inngest's status for a run waiting for its time
+    started_at = datetime.datetime.fromisoformat(run["run_started_at"]).timestamp()
+    assert abs(started_at - at) < 0.5, (run["run_started_at"], at)  # it was the request's time, 3 s early
     assert "Scheduled" == (await stack.http.get(f"/v1/runs/{run['run_id']}")).json()["data"]["status"]
     done = await stack.finished_run(run["run_id"], timeout=40)
     assert "Completed" == done["status"], done

@@ -30,6 +30,7 @@ def test_error_tree_statuses() -> None:
         "NotFoundError": 404,
         "RunNotFoundError": 404,
         "RunFinishedError": 409,
+        "ConflictError": 409,
         "PayloadTooLargeError": 413,
         "RoutingError": 500,
         "UpstreamError": 502,
