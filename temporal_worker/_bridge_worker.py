@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 import logging
 
 import temporalio.client
@@ -51,6 +52,7 @@ async def run_bridge(
             workflows=[RunWorkflow],
             activities=activities.activities(),
             workflow_runner=workflow_runner(),
+            graceful_shutdown_timeout=datetime.timedelta(seconds=settings.shutdown_grace),
         ),
         system_worker(client, router),
     ]

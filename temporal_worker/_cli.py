@@ -750,10 +750,14 @@ async def _dev_main(args: argparse.Namespace) -> int:
             gateway_url=f"http://{shown_host}:{args.port}",
         )
         gateway_cmd, worker_cmd = dev_commands(args)
+        from temporal_worker._settings import WorkerSettings
+
+        grace = WorkerSettings.from_env().shutdown_grace
         supervisor = DevSupervisor(
             gateway=ChildProcess("gateway", gateway_cmd, env=env),
-            worker=ChildProcess("worker", worker_cmd, env=env),
-            bridge=ChildProcess("bridge", bridge_command(args), env=env),
+            # The workers let running steps finish (INNGEST_TEMPORAL_SHUTDOWN_GRACE) before exiting.
+            worker=ChildProcess("worker", worker_cmd, env=env, stop_timeout=STOP_TIMEOUT + grace),
+            bridge=ChildProcess("bridge", bridge_command(args), env=env, stop_timeout=STOP_TIMEOUT + grace),
             server=server,
             watch=watch,
             stop=stop,

@@ -31,6 +31,9 @@ class WorkerSettings:
     retry_max_interval: float = 7200.0
     heartbeat_timeout: float = 30.0  # a step on a dead worker is retried after this
     step_timeout: float = 7200.0  # Inngest's maximum step execution time
+    # On stop (SIGTERM, Ctrl-C, a dev reload) running steps get this long to finish; a step still
+    # running then is cancelled and retried elsewhere (an attempt, as a crash would be).
+    shutdown_grace: float = 8.0
     # Continue a run as new after this many memo writes (0: only when Temporal suggests it).
     continue_as_new_after_steps: int = 0
     max_steps: int = 1000  # Inngest's default step limit per run
@@ -45,6 +48,7 @@ class WorkerSettings:
             "retry_max_interval": _seconds("INNGEST_TEMPORAL_RETRY_MAX_INTERVAL", 7200.0),
             "heartbeat_timeout": _seconds("INNGEST_TEMPORAL_HEARTBEAT_TIMEOUT", 30.0),
             "step_timeout": _seconds("INNGEST_TEMPORAL_STEP_TIMEOUT", 7200.0),
+            "shutdown_grace": _seconds("INNGEST_TEMPORAL_SHUTDOWN_GRACE", 8.0),
             "continue_as_new_after_steps": int(
                 os.environ.get("INNGEST_TEMPORAL_CONTINUE_AS_NEW_AFTER_STEPS", "0") or 0
             ),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 import logging
 import os
 import time
@@ -185,6 +186,8 @@ async def run_worker(
             workflows=[RunWorkflow],
             activities=activities.activities(),
             workflow_runner=workflow_runner(),
+            # A stop lets running steps finish (a retries=0 run failed with WorkerShutdown).
+            graceful_shutdown_timeout=datetime.timedelta(seconds=settings.shutdown_grace),
         )
         for app in specs
     ]
