@@ -60,6 +60,15 @@ def status_of(execution: _Execution) -> _schemas.RunStatus:
     return status
 
 
+def _started_at(execution: _Execution) -> datetime.datetime:
+    """A delayed start (an event's future ts) starts at its execution time, not at the request;
+    one cancelled before that time never started: its start is its end."""
+    started = max(execution.start_time, execution.execution_time or execution.start_time)
+    if execution.close_time is not None:
+        started = min(started, execution.close_time)
+    return started
+
+
 def visibility_literal(value: str) -> str:
     """Quote a string for a Temporal visibility query."""
     escaped = value.replace("\\", "\\\\").replace("'", "\\'")
@@ -140,8 +149,7 @@ async def to_run(client: temporalio.client.Client, execution: _Execution) -> _sc
         )
     return _schemas.Run(
         run_id=execution.id,
-        # A delayed start (an event's future ts) starts at its execution time, not at the request.
-        run_started_at=max(execution.start_time, execution.execution_time or execution.start_time),
+        run_started_at=_started_at(execution),
         function_id=execution.workflow_type,
         event_id=execution.typed_search_attributes.get(SA_EVENT_ID),
         status=status_of(execution),

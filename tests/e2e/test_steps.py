@@ -198,6 +198,7 @@ async def test_a_scheduled_run_can_be_cancelled_before_its_time(stack: Stack) ->
     done = await stack.finished_run(run["run_id"], timeout=20)
     assert "Cancelled" == done["status"], done
     assert time.time() < at  # it did not wait for its time to end
+    assert done["run_started_at"] == done["ended_at"], done  # it never started (was: its due time)
     assert [] == [r for r in stack.records_of(key) if r["what"] == "fetch-user"]
 
 
