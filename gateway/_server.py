@@ -25,9 +25,14 @@ def server_implementation() -> dict[str, str]:
     }
 
 
-def run(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *, log_level: str = "INFO") -> None:
+def run(
+    host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *, log_level: str = "INFO",
+    log_format: str = "auto",
+) -> None:
     """Serve the gateway (settings from the environment) until interrupted."""
-    temporal_worker.configure_logging(log_level)
+    temporal_worker.configure_logging(
+        log_level, json={"auto": None, "json": True, "text": False}[log_format]
+    )
     settings = _settings.get_settings()
     app = _app.create_app(settings)
     logger.info(

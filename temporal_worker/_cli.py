@@ -308,7 +308,7 @@ async def _bridge_main() -> int:
 def _run_gateway(args: argparse.Namespace) -> int:
     import gateway
 
-    gateway.run(host=args.host, port=args.port, log_level=args.log_level)
+    gateway.run(host=args.host, port=args.port, log_level=args.log_level, log_format=args.log_format)
     return 0
 
 
@@ -670,6 +670,8 @@ def dev_commands(args: argparse.Namespace) -> tuple[list[str], list[str]]:
         str(args.port),
         "--log-level",
         args.log_level,
+        "--log-format",
+        args.log_format,
     ]
     worker = [
         sys.executable,

@@ -7,6 +7,7 @@ import io
 import json
 import logging
 import os
+import subprocess
 import signal
 import sys
 import time
@@ -137,6 +138,8 @@ def test_cli_dev_child_commands() -> None:
         "9001",
         "--log-level",
         "INFO",
+        "--log-format",  # one format for the whole dev log (the gateway's was always auto)
+        "auto",
     ] == gateway
     assert [
         sys.executable,
@@ -444,3 +447,25 @@ def test_dev_children_send_events_to_this_dev_gateway(given: str | None, expecte
         env["TEMPORAL_ADDRESS"], env["INNGEST_TEMPORAL_PAYLOAD_STORE"], env["PATH"]
     )
     assert "INNGEST_DEV" not in environ or environ["INNGEST_DEV"] == given
+
+
+def test_gateway_log_format_text_is_readable_lines(tmp_path: Path) -> None:
+    """`python -m gateway --log-format text` (as `dev --log-format text` now runs it) logs text;
+    it logged JSON lines whatever dev was asked for."""
+    port = _devserver.free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TEMPORAL_ADDRESS": f"127.0.0.1:{_devserver.free_port()}"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gateway", "--port", str(port), "--log-format", "text"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        line = b""
+        while b"starting gateway server" not in line:
+            assert time.monotonic() < deadline and proc.poll() is None
+            line = proc.stdout.readline()  # type: ignore[union-attr]
+        assert not line.startswith(b"{"), line
+        assert b"INFO" in line and b"gateway._server: starting gateway server" in line, line
+    finally:
+        proc.terminate()
+        proc.wait(10)
