@@ -30,10 +30,9 @@ T = TypeVar("T")
 _in_parallel: contextvars.ContextVar[ParallelMode | None] = contextvars.ContextVar(
     "inngest_in_parallel", default=None
 )
+# The ReplayState whose step function runs in this context (see ReplayState.in_step).
+_in_step: contextvars.ContextVar[Any] = contextvars.ContextVar("inngest_in_step", default=None)
 
-
-
-_IN_STEP: contextvars.ContextVar[Any] = contextvars.ContextVar("inngest_in_step", default=None)
 
 class ParallelMode(enum.Enum):
     """How `group.parallel` schedules its branches (Inngest's WAIT and RACE)."""
@@ -164,11 +163,11 @@ class ReplayState:
     def in_step(self) -> bool:
         """A step's function of this state is running in this context (asyncio task or thread):
         a context variable, so steps awaited together (asyncio.gather) are not taken as nested."""
-        return _IN_STEP.get() is self
+        return _in_step.get() is self
 
     @in_step.setter
     def in_step(self, value: bool) -> None:
-        _IN_STEP.set(self if value else None)
+        _in_step.set(self if value else None)
 
     def check_not_nested(self, step_id: str) -> None:
         if self.in_step:
