@@ -768,6 +768,7 @@ async def _dev_main(args: argparse.Namespace) -> int:
             "dev environment starting",
             extra={
                 "gateway_url": f"http://{shown_host}:{args.port}",
+                "api_docs": f"http://{shown_host}:{args.port}/docs",
                 "temporal_ui": server.ui_url if server is not None else None,
                 "temporal_address": address,
                 "app": args.app,

@@ -336,6 +336,7 @@ async def test_cli_dev_serves_gateway_and_leaves_nothing_running_when_stopped(
     ]
     starting = next(r for r in records if r["msg"] == "dev environment starting")
     assert f"http://127.0.0.1:{gateway_port}" == starting["gateway_url"]
+    assert f"http://127.0.0.1:{gateway_port}/docs" == starting["api_docs"]
     assert f"http://127.0.0.1:{ui_port}" == starting["temporal_ui"]
     assert f"127.0.0.1:{temporal_port}" == starting["temporal_address"]
     assert (tmp_path / "data" / "temporal.db").is_file()
