@@ -6,9 +6,10 @@ import datetime
 from typing import Any, Final, Literal
 
 import pydantic
+import temporal_worker
 
 MAX_EVENTS_PER_REQUEST: Final = 5000  # Inngest consts.MaxEvents
-MAX_EVENT_NAME_LENGTH: Final = 512  # Inngest consts.MaxEventNameLength (v2 ingestion)
+MAX_EVENT_NAME_LENGTH: Final = temporal_worker.MAX_EVENT_NAME_LENGTH
 
 RunStatus = Literal["Scheduled", "Running", "Completed", "Failed", "Cancelled", "Skipped"]
 

@@ -30,9 +30,7 @@ def run(
     log_format: str = "auto",
 ) -> None:
     """Serve the gateway (settings from the environment) until interrupted."""
-    temporal_worker.configure_logging(
-        log_level, json={"auto": None, "json": True, "text": False}[log_format]
-    )
+    temporal_worker.configure_logging(log_level, log_format=log_format)
     settings = _settings.get_settings()
     app = _app.create_app(settings)
     logger.info(

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Final, Literal
 
 import pydantic
 import pydantic_settings
+import temporal_worker
 
 DEFAULT_MAX_BODY_BYTES: Final = 3 * 1024 * 1024  # Inngest's ingest parse cap (AbsoluteMaxEventSize)
 DEFAULT_TEMPORAL_ADDRESS: Final = "127.0.0.1:7233"
@@ -41,7 +42,7 @@ class Settings(pydantic_settings.BaseSettings):
     max_body_bytes: pydantic.PositiveInt = DEFAULT_MAX_BODY_BYTES
     """Largest accepted `POST /e/{event_key}` body."""
 
-    registry_ttl_seconds: pydantic.NonNegativeFloat = 1.0  # temporal_worker waits this long to be "ready"
+    registry_ttl_seconds: pydantic.NonNegativeFloat = temporal_worker.REGISTRY_TTL
     """How long synced function configs are cached before being read again from Temporal."""
 
     temporal_address: str = pydantic.Field(

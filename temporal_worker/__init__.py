@@ -1,7 +1,7 @@
 """Everything that touches Temporal: run workflow, step activities, routing core, registry, worker."""
 
 from temporal_worker._logging import configure_logging
-from temporal_worker._matching import sent_event_name_problem
+from temporal_worker._matching import MAX_EVENT_NAME_LENGTH, sent_event_name_problem
 from temporal_worker._models import (
     SA_APP_ID,
     SA_EVENT_ID,
@@ -14,7 +14,7 @@ from temporal_worker._models import (
 )
 from temporal_worker._models import BRIDGE_TASK_QUEUE
 from temporal_worker._flow_routing import SKIP_MEMO
-from temporal_worker._registry import Registry, app_to_dict, sync_app
+from temporal_worker._registry import REGISTRY_TTL, Registry, app_to_dict, sync_app
 from temporal_worker._routing import EventRouter, RoutingError
 from temporal_worker._run_state import fetch_memo
 from temporal_worker._schedules import reconcile_schedules
@@ -33,7 +33,9 @@ __all__ = [
     "EventRouter",
     "RoutingError",
     "Registry",
+    "REGISTRY_TTL",
     "sent_event_name_problem",
+    "MAX_EVENT_NAME_LENGTH",
     # worker
     "run_worker",
     "connect",

@@ -39,7 +39,7 @@ async def run_bridge(
     settings = settings or WorkerSettings.from_env()
     client = client or await connect()
     await _search_attributes.ensure_search_attributes(client, settings.namespace)
-    registry = Registry(client, ttl=1.0)
+    registry = Registry(client)
     router = EventRouter(client, registry)
     executor = executor or HttpExecutor.from_env(registry)
     activities = StepActivities(

@@ -196,9 +196,7 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exit_:  # --help, or a usage error already printed by argparse
         return exit_.code if isinstance(exit_.code, int) else 2
-    _logging.configure_logging(
-        args.log_level, json={"auto": None, "json": True, "text": False}[args.log_format]
-    )
+    _logging.configure_logging(args.log_level, log_format=args.log_format)
     if args.command == "dev":
         return _run_dev(args)
     if args.command == "worker":

@@ -103,14 +103,20 @@ def normalize_level(level: str | int) -> str:
     return name
 
 
+LOG_FORMATS: Final = {"auto": None, "json": True, "text": False}  # --log-format -> json=
+
+
 def configure_logging(
-    level: str | int = "INFO", *, json: bool | None = None, stream: Any = None
+    level: str | int = "INFO", *, json: bool | None = None, stream: Any = None, log_format: str = "auto"
 ) -> None:
     """Send all logging to stdout (or `stream`), as JSON lines or readable text.
 
-    `json=None` picks JSON when the stream is not a terminal (containers, log shippers, pipes).
-    Calling it again replaces the previous configuration.
+    `json=None` takes `log_format` (a --log-format value); "auto" picks JSON when the stream is
+    not a terminal (containers, log shippers, pipes). Calling it again replaces the previous
+    configuration.
     """
+    if json is None:
+        json = LOG_FORMATS[log_format]
     level_name = normalize_level(level)
     target = sys.stdout if stream is None else stream
     if json is None:

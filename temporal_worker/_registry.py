@@ -11,7 +11,7 @@ import asyncio
 import dataclasses
 import logging
 import time
-from typing import Any
+from typing import Any, Final
 
 import temporalio.client
 import temporalio.common
@@ -54,6 +54,11 @@ def app_from_dict(raw: dict[str, Any]) -> _models.AppSpec:
     )
 
 
+# Seconds a process's view of the synced apps may be stale (workers, bridge; gateways by default,
+# GATEWAY_REGISTRY_TTL_SECONDS): a worker logs "ready" once that long has passed after its sync.
+REGISTRY_TTL: Final = 1.0
+
+
 class Registry:
     """Cached view of every synced app. `ttl` bounds how stale a gateway's routing can be.
 
@@ -61,7 +66,7 @@ class Registry:
     for a visibility query unless the view is missing or older than twice the ttl.
     """
 
-    def __init__(self, client: temporalio.client.Client, *, ttl: float = 1.0) -> None:
+    def __init__(self, client: temporalio.client.Client, *, ttl: float = REGISTRY_TTL) -> None:
         self._client = client
         self._ttl = ttl
         self._apps: dict[str, _models.AppSpec] = {}

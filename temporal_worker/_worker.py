@@ -8,7 +8,7 @@ import datetime
 import logging
 import os
 import time
-from typing import Any, Final
+from typing import Any
 
 import temporalio.client
 import temporalio.envconfig
@@ -23,7 +23,7 @@ from ._flow_entities import FLOW_WORKFLOWS
 from ._flow_routing import FlowActivities
 from ._limits import SemaphoreWorkflow, ThrottleWorkflow
 from ._models import BRIDGE_TASK_QUEUE
-from ._registry import SYSTEM_TASK_QUEUE, Registry
+from ._registry import REGISTRY_TTL, SYSTEM_TASK_QUEUE, Registry
 from ._routing import EventRouter
 from ._settings import WorkerSettings
 from ._system_workflows import AppWorkflow, PausesWorkflow
@@ -133,9 +133,6 @@ def system_worker(client: temporalio.client.Client, router: EventRouter) -> temp
     )
 
 
-GATEWAY_REGISTRY_TTL: Final = 1.0  # the gateway's default GATEWAY_REGISTRY_TTL_SECONDS
-
-
 async def _wait_visible(registry: Registry, app_ids: set[str], deadline: float = 10.0) -> None:
     """Visibility is eventually consistent: return once gateways can see the synced apps."""
     end = time.monotonic() + deadline
@@ -160,7 +157,7 @@ async def run_worker(
     client = client or await connect()
     await _search_attributes.ensure_search_attributes(client, settings.namespace)
 
-    registry = Registry(client, ttl=1.0)
+    registry = Registry(client)
     synced = {a.app_id: a for a in await Registry(client, ttl=0).apps(refresh=True)}  # one read
     for app in specs:
         bridged = synced.get(app.app_id)
@@ -203,7 +200,7 @@ async def run_worker(
         # Gateways cache the registry for GATEWAY_REGISTRY_TTL_SECONDS (1 s by default): "ready"
         # means an event sent now is routed to these functions (one sent at once was lost).
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), GATEWAY_REGISTRY_TTL)
+            await asyncio.wait_for(stop.wait(), REGISTRY_TTL)
         logger.info(
             "worker ready",
             extra={
